@@ -1,0 +1,9 @@
+//! Secretary Projects (书记项目): a declarative project-and-workflow engine.
+//!
+//! - [`workflow`]: the definition format, validator and the pure engine.
+//! - [`store`]: the database (SQLite by default, PostgreSQL) through sea-orm.
+//! - [`app`]: use cases, each one transaction around the pure core.
+//! - [`demo`]: a living demo district.
+
+pub mod cli;
+pub mod workflow;

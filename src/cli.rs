@@ -67,3 +67,158 @@ pub fn workflow_graph(file: &Path, lang: &str) -> ExitCode {
         }
     }
 }
+
+fn database_url(given: Option<String>) -> String {
+    given.unwrap_or_else(|| crate::store::DEFAULT_DATABASE_URL.to_string())
+}
+
+/// Open and migrate the database, printing a clear message on failure.
+async fn open(url: Option<String>) -> Result<crate::store::Db, ExitCode> {
+    let url = database_url(url);
+    let db = crate::store::Db::connect(&url).await.map_err(|e| {
+        eprintln!(
+            "cannot open the database {}: {e}",
+            crate::store::redact(&url)
+        );
+        ExitCode::FAILURE
+    })?;
+    db.migrate().await.map_err(|e| {
+        eprintln!("cannot apply the schema: {e}");
+        ExitCode::FAILURE
+    })?;
+    Ok(db)
+}
+
+pub async fn migrate(url: Option<String>) -> ExitCode {
+    match open(url.clone()).await {
+        Ok(_) => {
+            println!(
+                "schema is up to date in {}",
+                crate::store::redact(&database_url(url))
+            );
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+/// Parse `--at`, or take the current time.
+fn moment(at: Option<String>) -> Result<chrono::DateTime<chrono::Utc>, ExitCode> {
+    match at {
+        None => Ok(chrono::Utc::now()),
+        Some(s) => chrono::DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.to_utc())
+            .map_err(|e| {
+                eprintln!("--at {s}: {e}; write e.g. 2026-11-25T09:00:00+08:00");
+                ExitCode::FAILURE
+            }),
+    }
+}
+
+/// Load the definitions and register their versions.
+pub async fn start_app(
+    db: crate::store::Db,
+    workflows: &Path,
+) -> Result<crate::app::App, ExitCode> {
+    let loaded = workflow::load_all(&[workflows.to_path_buf()]).map_err(|problems| {
+        for p in problems {
+            eprintln!("{p}");
+        }
+        ExitCode::FAILURE
+    })?;
+    let app = crate::app::App::new(db);
+    app.registry
+        .register(&app.db, loaded, chrono::Utc::now())
+        .await
+        .map_err(|e| {
+            eprintln!("cannot store the workflow definitions: {e}");
+            ExitCode::FAILURE
+        })?;
+    Ok(app)
+}
+
+pub async fn demo(url: Option<String>, workflows: PathBuf, at: Option<String>) -> ExitCode {
+    let now = match moment(at) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let db = match open(url).await {
+        Ok(db) => db,
+        Err(c) => return c,
+    };
+    let app = match start_app(db, &workflows).await {
+        Ok(a) => a,
+        Err(c) => return c,
+    };
+    let versions = app.registry.all_current();
+    let Some(version) = versions
+        .iter()
+        .find(|v| v.workflow.id() == "secretary_project")
+        .or(versions.first())
+    else {
+        eprintln!("no workflow definitions in {}", workflows.display());
+        return ExitCode::FAILURE;
+    };
+    match crate::demo::load(&app, &version.workflow, now).await {
+        Ok(summary) => {
+            print_demo(&summary);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("demo not loaded: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn print_demo(s: &crate::demo::DemoSummary) {
+    println!("Demo district loaded: {} projects.", s.projects);
+    for (stage, n) in &s.by_stage {
+        println!("  {stage:<24} {n}");
+    }
+    if !s.skipped.is_empty() {
+        println!("Not created ({}):", s.skipped.len());
+        for k in &s.skipped {
+            println!("  {k}");
+        }
+    }
+    println!("Logins (login / name / role / organisation):");
+    for l in &s.logins {
+        println!(
+            "  {:<14} {:<16} {:<10} {}",
+            l.login, l.name, l.roles, l.organisation
+        );
+    }
+}
+
+pub async fn audit_verify(url: Option<String>) -> ExitCode {
+    let db = match open(url).await {
+        Ok(db) => db,
+        Err(c) => return c,
+    };
+    match crate::app::audit::verify(&db.read).await {
+        Ok(r) => match r.broken {
+            None => {
+                println!(
+                    "audit log intact: {} projects, {} events",
+                    r.projects, r.events
+                );
+                ExitCode::SUCCESS
+            }
+            Some(b) => {
+                println!(
+                    "audit log BROKEN at project {} event seq {}{}: {}",
+                    b.project_id,
+                    b.seq,
+                    b.event_id.map(|i| format!(" (id {i})")).unwrap_or_default(),
+                    b.reason
+                );
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("cannot read the audit log: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

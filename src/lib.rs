@@ -5,5 +5,9 @@
 //! - [`app`]: use cases, each one transaction around the pure core.
 //! - [`demo`]: a living demo district.
 
+pub mod app;
 pub mod cli;
+pub mod demo;
+pub mod scoring;
+pub mod store;
 pub mod workflow;

@@ -14,6 +14,12 @@ use secretary_projects::cli;
     about = "Secretary Projects (书记项目): a declarative project-and-workflow engine"
 )]
 struct Cli {
+    /// Database: sqlite://PATH or postgres://USER@HOST/DB. Default: ./data/secretary-projects.db
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Folder of workflow definitions.
+    #[arg(long, global = true, env = "SP_WORKFLOWS", default_value = "workflows")]
+    workflows: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,6 +31,25 @@ enum Command {
         #[command(subcommand)]
         command: WorkflowCommand,
     },
+    /// Apply the database schema (the server also does this on start).
+    Migrate,
+    /// Fill an empty database with a demo district and print the logins.
+    Demo {
+        /// Pretend it is this moment (RFC 3339, e.g. 2026-11-25T09:00:00+08:00).
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Check the audit log's hash chains.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify every project's hash chain; names the first broken event.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -47,7 +72,25 @@ enum WorkflowCommand {
 
 fn main() -> ExitCode {
     let args = Cli::parse();
+    let db = args.database_url.clone();
+    let run = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ExitCode>>>| {
+        match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(f),
+            Err(e) => {
+                eprintln!("cannot start the async runtime: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    };
     match args.command {
+        Command::Migrate => run(Box::pin(cli::migrate(db))),
+        Command::Demo { at } => run(Box::pin(cli::demo(db, args.workflows, at))),
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => run(Box::pin(cli::audit_verify(db))),
         Command::Workflow { command } => match command {
             WorkflowCommand::Validate { paths } => cli::workflow_validate(&paths),
             WorkflowCommand::Schema => cli::workflow_schema(),

@@ -1,1 +1,15 @@
+//! The database schema, as sea-orm migrations. Applied by `secretary-projects migrate` and by
+//! the server on start. Runs unchanged on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_core;
+
 pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_core::Migration)]
+    }
+}

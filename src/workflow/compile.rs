@@ -631,6 +631,7 @@ impl Validator<'_> {
             self.resolve("template", &s.template, &template_index);
         }
 
+        self.unused_templates(d);
         if let Some(tp) = &d.topic_pool {
             self.topic_pool(tp, &role_index, &stage_index, &field_index, d);
         }
@@ -656,6 +657,31 @@ impl Validator<'_> {
             schedules,
             attachment_limits,
         })
+    }
+
+    /// A declared template that nothing sends is almost always a typo elsewhere.
+    fn unused_templates(&mut self, d: &Definition) {
+        let mut used: HashSet<&str> = HashSet::new();
+        for t in &d.transitions {
+            for e in &t.effects {
+                if let Effect::Notify(n) = e.get() {
+                    used.insert(n.template.as_str());
+                }
+            }
+        }
+        for dl in &d.deadlines {
+            used.extend(dl.reminder_template.iter().map(|t| t.as_str()));
+            used.extend(dl.escalation_template.iter().map(|t| t.as_str()));
+        }
+        used.extend(d.schedules.iter().map(|s| s.template.as_str()));
+        for t in &d.templates {
+            if !used.contains(t.id.as_str()) {
+                self.report(
+                    loc(&t.id),
+                    format!("template `{}` is declared but nothing sends it", t.id),
+                );
+            }
+        }
     }
 
     fn field(&mut self, f: &Field, attachment_limits: &mut HashMap<String, u64>) {

@@ -373,24 +373,36 @@ pub fn decide<'w>(
         return Err(Refusal { reasons });
     }
 
-    let effects = t
-        .effects
-        .iter()
-        .map(|e| match e.get() {
-            Effect::Notify(n) => PlannedEffect::Notify {
-                roles: n.roles.iter().map(|r| r.as_str()).collect(),
-                template: n.template.as_str(),
-            },
-            Effect::OpenDeadline(id) => PlannedEffect::OpenDeadline {
-                deadline: id.as_str(),
-                due: deadline_due(w, id, facts.year, Some((ti, request.now))),
-            },
-            Effect::CloseDeadline(id) => PlannedEffect::CloseDeadline {
-                deadline: id.as_str(),
-            },
-            Effect::ComputeScore(_) => PlannedEffect::ComputeScore,
-        })
-        .collect();
+    let mut effects: Vec<PlannedEffect<'w>> = Vec::with_capacity(t.effects.len() + 2);
+    // A stage's own deadline runs while the project is in it.
+    let (from_stage, to_stage) = (&w.definition.stages[si], &w.definition.stages[ct.to]);
+    if si != ct.to {
+        if let Some(d) = &from_stage.deadline {
+            effects.push(PlannedEffect::CloseDeadline {
+                deadline: d.as_str(),
+            });
+        }
+        if let Some(d) = &to_stage.deadline {
+            effects.push(PlannedEffect::OpenDeadline {
+                deadline: d.as_str(),
+                due: deadline_due(w, d, facts.year, Some((ti, request.now))),
+            });
+        }
+    }
+    effects.extend(t.effects.iter().map(|e| match e.get() {
+        Effect::Notify(n) => PlannedEffect::Notify {
+            roles: n.roles.iter().map(|r| r.as_str()).collect(),
+            template: n.template.as_str(),
+        },
+        Effect::OpenDeadline(id) => PlannedEffect::OpenDeadline {
+            deadline: id.as_str(),
+            due: deadline_due(w, id, facts.year, Some((ti, request.now))),
+        },
+        Effect::CloseDeadline(id) => PlannedEffect::CloseDeadline {
+            deadline: id.as_str(),
+        },
+        Effect::ComputeScore(_) => PlannedEffect::ComputeScore,
+    }));
     Ok(Outcome {
         action: t.id.as_str(),
         from: w.definition.stages[si].id.as_str(),

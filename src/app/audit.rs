@@ -1,0 +1,193 @@
+//! The append-only audit log, kept as a hash chain per project: each event's hash covers its
+//! content and the previous event's hash, and the project row holds the head. Editing or
+//! deleting any event behind the application's back breaks the chain, and `verify` finds it.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, Set};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::store::entity::{audit_event, project};
+
+/// The hash before a project's first event.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+pub struct NewEvent<'a> {
+    pub project_id: i64,
+    pub actor_user_id: Option<i64>,
+    pub action: &'a str,
+    pub comment: Option<&'a str>,
+    pub from_stage: Option<&'a str>,
+    pub to_stage: Option<&'a str>,
+    pub data: serde_json::Value,
+    pub at: DateTime<Utc>,
+}
+
+/// Timestamps are kept to the microsecond, which both databases store exactly.
+pub fn normalise_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn hash(
+    prev: &str,
+    project_id: i64,
+    seq: i64,
+    at: DateTime<Utc>,
+    actor: Option<i64>,
+    action: &str,
+    comment: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    data: &str,
+) -> String {
+    let canonical = serde_json::json!([
+        prev,
+        project_id,
+        seq,
+        at.timestamp_micros(),
+        actor,
+        action,
+        comment,
+        from,
+        to,
+        data
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// The row to insert for event `seq` after `prev_hash`, and its hash (the new chain head).
+pub fn chained(prev_hash: &str, seq: i64, e: NewEvent<'_>) -> (audit_event::ActiveModel, String) {
+    let at = normalise_time(e.at);
+    let data = e.data.to_string();
+    let h = hash(
+        prev_hash,
+        e.project_id,
+        seq,
+        at,
+        e.actor_user_id,
+        e.action,
+        e.comment,
+        e.from_stage,
+        e.to_stage,
+        &data,
+    );
+    let row = audit_event::ActiveModel {
+        project_id: Set(e.project_id),
+        seq: Set(seq),
+        at: Set(at),
+        actor_user_id: Set(e.actor_user_id),
+        action: Set(e.action.to_string()),
+        comment: Set(e.comment.map(str::to_string)),
+        from_stage: Set(e.from_stage.map(str::to_string)),
+        to_stage: Set(e.to_stage.map(str::to_string)),
+        data: Set(data),
+        prev_hash: Set(prev_hash.to_string()),
+        hash: Set(h.clone()),
+        ..Default::default()
+    };
+    (row, h)
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Verification {
+    pub projects: u64,
+    pub events: u64,
+    /// The first broken place, if any.
+    pub broken: Option<Broken>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Broken {
+    pub project_id: i64,
+    /// The audit event id (none when events are missing at the end of the chain).
+    pub event_id: Option<i64>,
+    pub seq: i64,
+    pub reason: String,
+}
+
+/// Check every project's chain.
+pub async fn verify<C: ConnectionTrait>(db: &C) -> Result<Verification, sea_orm::DbErr> {
+    let projects = project::Entity::find()
+        .order_by_asc(project::Column::Id)
+        .all(db)
+        .await?;
+    let mut report = Verification {
+        projects: projects.len() as u64,
+        events: 0,
+        broken: None,
+    };
+    for p in projects {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let events = audit_event::Entity::find()
+            .filter(audit_event::Column::ProjectId.eq(p.id))
+            .order_by_asc(audit_event::Column::Seq)
+            .all(db)
+            .await?;
+        report.events += events.len() as u64;
+        let mut prev = GENESIS.to_string();
+        let mut expected_seq = 1;
+        for e in &events {
+            let broken = |reason: String| Broken {
+                project_id: p.id,
+                event_id: Some(e.id),
+                seq: e.seq,
+                reason,
+            };
+            if e.seq != expected_seq {
+                report.broken = Some(broken(format!(
+                    "event {} is missing (found {} next)",
+                    expected_seq, e.seq
+                )));
+                return Ok(report);
+            }
+            if e.prev_hash != prev {
+                report.broken = Some(broken(
+                    "its previous-hash does not match the event before it".into(),
+                ));
+                return Ok(report);
+            }
+            let h = hash(
+                &e.prev_hash,
+                e.project_id,
+                e.seq,
+                e.at,
+                e.actor_user_id,
+                &e.action,
+                e.comment.as_deref(),
+                e.from_stage.as_deref(),
+                e.to_stage.as_deref(),
+                &e.data,
+            );
+            if h != e.hash {
+                report.broken = Some(broken(
+                    "its content does not match its hash (the row was edited)".into(),
+                ));
+                return Ok(report);
+            }
+            prev = e.hash.clone();
+            expected_seq += 1;
+        }
+        if p.audit_seq != expected_seq - 1 || p.audit_head != prev {
+            report.broken = Some(Broken {
+                project_id: p.id,
+                event_id: None,
+                seq: expected_seq,
+                reason: format!(
+                    "the project records {} events ending in {}, but the log holds {} ending in {}",
+                    p.audit_seq,
+                    short(&p.audit_head),
+                    expected_seq - 1,
+                    short(&prev)
+                ),
+            });
+            return Ok(report);
+        }
+    }
+    Ok(report)
+}
+
+fn short(h: &str) -> &str {
+    &h[..h.len().min(12)]
+}

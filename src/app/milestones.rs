@@ -1,0 +1,111 @@
+//! Milestone progress reports.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde_json::json;
+
+use super::projects::{append_audit, load_for_update, save_if_unchanged};
+use super::{audit, App, AppError, AppResult, Principal};
+use crate::store::entity::{milestone, project};
+use crate::workflow::engine::Relation;
+use crate::workflow::model::Scope;
+
+impl App {
+    /// The owner (or a user of the project's organisation with an organisation role) reports
+    /// progress on a milestone; 100 percent marks it done.
+    pub async fn report_progress(
+        &self,
+        who: &Principal,
+        milestone_id: i64,
+        percent: i32,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<milestone::Model> {
+        if !(0..=100).contains(&percent) {
+            return Err(AppError::Invalid(format!(
+                "percent must be from 0 to 100, not {percent}"
+            )));
+        }
+        if note.chars().count() > 5000 {
+            return Err(AppError::Invalid(
+                "the note is longer than 5000 characters".into(),
+            ));
+        }
+        let now = audit::normalise_time(now);
+        let m = milestone::Entity::find_by_id(milestone_id)
+            .one(&self.db.read)
+            .await?
+            .ok_or(AppError::NotFound {
+                what: "milestone",
+                id: milestone_id.to_string(),
+            })?;
+        let txn = self.db.write.begin().await?;
+        let p = load_for_update(&txn, m.project_id).await?;
+        let w = self.workflow_of(&p).await?;
+        let own_role = who.relation(p.organisation_id, p.district_id) == Relation::Own
+            && who.roles.iter().any(|r| {
+                w.role_index
+                    .get(r)
+                    .is_some_and(|i| *w.role(*i).scope.get() == Scope::Organisation)
+            });
+        if m.owner_user_id != Some(who.user_id) && !own_role {
+            return Err(AppError::Forbidden(crate::workflow::engine::Refusal {
+                reasons: vec![crate::workflow::engine::Reason::OutOfScope],
+            }));
+        }
+        if w.is_terminal(&p.stage) {
+            return Err(AppError::Refused(crate::workflow::engine::Refusal {
+                reasons: vec![crate::workflow::engine::Reason::ProjectClosed {
+                    stage: p.stage.clone(),
+                }],
+            }));
+        }
+        let mut a: milestone::ActiveModel = m.clone().into();
+        a.percent = Set(percent);
+        a.done_at = Set(if percent == 100 {
+            m.done_at.or(Some(now))
+        } else {
+            None
+        });
+        a.updated_at = Set(now);
+        let updated = a.update(&txn).await?;
+        let done = milestone::Entity::find()
+            .filter(milestone::Column::ProjectId.eq(p.id))
+            .filter(milestone::Column::DoneAt.is_not_null())
+            .count(&txn)
+            .await? as i32;
+        let (seq, head) = append_audit(
+            &txn,
+            &p,
+            Some(who.user_id),
+            "progress",
+            Some(note).filter(|n| !n.is_empty()),
+            (Some(&p.stage), Some(&p.stage)),
+            json!({"milestone": m.id, "title": m.title, "percent": {"before": m.percent, "after": percent}}),
+            now,
+        )
+        .await?;
+        let row = project::ActiveModel {
+            milestones_done: Set(done),
+            version: Set(p.version + 1),
+            audit_seq: Set(seq),
+            audit_head: Set(head),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        save_if_unchanged(&txn, row, p.id, p.version).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    pub async fn milestones(&self, project_id: i64) -> AppResult<Vec<milestone::Model>> {
+        use sea_orm::QueryOrder;
+        Ok(milestone::Entity::find()
+            .filter(milestone::Column::ProjectId.eq(project_id))
+            .order_by_asc(milestone::Column::Position)
+            .all(&self.db.read)
+            .await?)
+    }
+}

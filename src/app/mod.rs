@@ -1,0 +1,81 @@
+//! Use cases. Each runs in one database transaction around the pure core:
+//! load -> decide (workflow engine, scoring) -> write state + audit event + outbox rows, or
+//! write nothing.
+
+pub mod audit;
+pub mod error;
+pub mod milestones;
+pub mod projects;
+pub mod registry;
+pub mod scores;
+
+use std::sync::Arc;
+
+use crate::store::entity::{project, user};
+use crate::store::queries::user_roles;
+use crate::store::Db;
+use crate::workflow::engine::{Actor, Relation};
+use crate::workflow::Workflow;
+
+pub use error::{AppError, AppResult};
+pub use registry::Registry;
+
+/// The application: database plus the registry of definition versions.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    pub registry: Arc<Registry>,
+}
+
+impl App {
+    pub fn new(db: Db) -> App {
+        App {
+            db,
+            registry: Arc::new(Registry::default()),
+        }
+    }
+}
+
+/// The signed-in user a use case acts for.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: i64,
+    pub login: String,
+    pub name: String,
+    pub organisation_id: i64,
+    pub roles: Vec<String>,
+    pub language: String,
+}
+
+impl From<&user::Model> for Principal {
+    fn from(u: &user::Model) -> Self {
+        Principal {
+            user_id: u.id,
+            login: u.login.clone(),
+            name: u.name.clone(),
+            organisation_id: u.organisation_id,
+            roles: user_roles(u).map(str::to_string).collect(),
+            language: u.language.clone(),
+        }
+    }
+}
+
+impl Principal {
+    /// Where this user stands towards a project of `organisation_id` in `district_id`.
+    pub fn relation(&self, organisation_id: i64, district_id: Option<i64>) -> Relation {
+        if self.organisation_id == organisation_id {
+            Relation::Own
+        } else if Some(self.organisation_id) == district_id {
+            Relation::District
+        } else {
+            Relation::Outside
+        }
+    }
+
+    pub fn actor(&self, w: &Workflow, p: &project::Model) -> Actor {
+        Actor {
+            roles: w.roles(self.roles.iter().map(String::as_str)),
+            relation: self.relation(p.organisation_id, p.district_id),
+        }
+    }
+}

@@ -1,0 +1,903 @@
+//! Projects: create, edit the current stage's form, take an action, read, list, history.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use super::audit::{self, NewEvent};
+use super::{App, AppError, AppResult, Principal};
+use crate::scoring;
+use crate::store::entity::{
+    appraisal, audit_event, milestone, organisation, outbox, project, project_deadline,
+    score_sheet, user,
+};
+use crate::store::queries::recipients;
+use crate::workflow::engine::{self, Facts, PlannedEffect, Request};
+use crate::workflow::form::{
+    check_form, milestone_plans, FieldProblem, FieldProblemKind, MilestonePlan,
+};
+use crate::workflow::model::{FieldType, Guard};
+use crate::workflow::units::end_of_day;
+use crate::workflow::Workflow;
+
+const MAX_TITLE_CHARS: usize = 200;
+
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    /// The definition id, e.g. `secretary_project`; the current version is used.
+    pub definition: String,
+    pub title: String,
+    pub year: i32,
+    /// Defaults to the creator's organisation.
+    pub organisation_id: Option<i64>,
+    /// Initial form data of the first stage.
+    pub form: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ActionInput {
+    pub action: String,
+    pub comment: Option<String>,
+    /// The version the caller last saw; `None` takes whatever is current (CLI, demo).
+    pub expected_version: Option<i32>,
+}
+
+/// What an action did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionDone {
+    pub project: ProjectView,
+    pub from: String,
+    pub to: String,
+    pub mails_queued: usize,
+}
+
+/// A project as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectView {
+    pub id: i64,
+    pub definition: String,
+    pub definition_version: i64,
+    pub title: String,
+    pub year: i32,
+    pub organisation_id: i64,
+    pub lead_user_id: i64,
+    pub stage: String,
+    pub version: i32,
+    pub form: Value,
+    pub milestones_total: i32,
+    pub milestones_done: i32,
+    pub appraisal_count: i32,
+    pub final_score: Option<f64>,
+    pub grade: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&project::Model> for ProjectView {
+    fn from(p: &project::Model) -> Self {
+        ProjectView {
+            id: p.id,
+            definition: p.definition_key.clone(),
+            definition_version: p.definition_id,
+            title: p.title.clone(),
+            year: p.year,
+            organisation_id: p.organisation_id,
+            lead_user_id: p.lead_user_id,
+            stage: p.stage.clone(),
+            version: p.version,
+            form: serde_json::from_str(&p.form_data).unwrap_or(Value::Null),
+            milestones_total: p.milestones_total,
+            milestones_done: p.milestones_done,
+            appraisal_count: p.appraisal_count,
+            final_score: p.final_score,
+            grade: p.grade.clone(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub year: Option<i32>,
+    pub organisation_id: Option<i64>,
+    pub stage: Option<String>,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+pub(crate) fn parse_form(p: &project::Model) -> AppResult<Map<String, Value>> {
+    match serde_json::from_str(&p.form_data) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(AppError::Invalid(format!(
+            "project {} has unreadable form data",
+            p.id
+        ))),
+    }
+}
+
+pub(crate) fn parse_counts(p: &project::Model) -> Vec<(String, u32)> {
+    serde_json::from_str::<BTreeMap<String, u32>>(&p.score_counts)
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default()
+}
+
+pub(crate) async fn load_for_update(
+    txn: &DatabaseTransaction,
+    id: i64,
+) -> AppResult<project::Model> {
+    project::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound {
+            what: "project",
+            id: id.to_string(),
+        })
+}
+
+/// Write the project row only if nobody changed it since `expected` was read.
+pub(crate) async fn save_if_unchanged(
+    txn: &DatabaseTransaction,
+    row: project::ActiveModel,
+    id: i64,
+    expected: i32,
+) -> AppResult<()> {
+    let res = project::Entity::update_many()
+        .set(row)
+        .filter(project::Column::Id.eq(id))
+        .filter(project::Column::Version.eq(expected))
+        .exec(txn)
+        .await?;
+    if res.rows_affected == 0 {
+        let current = project::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .map(|p| p.version)
+            .unwrap_or(expected);
+        return Err(AppError::Conflict { expected, current });
+    }
+    Ok(())
+}
+
+/// Append an audit event to `p`'s chain; returns the row for `project` fields to update.
+pub(crate) async fn append_audit(
+    txn: &DatabaseTransaction,
+    p: &project::Model,
+    actor: Option<i64>,
+    action: &str,
+    comment: Option<&str>,
+    stages: (Option<&str>, Option<&str>),
+    data: Value,
+    at: DateTime<Utc>,
+) -> AppResult<(i64, String)> {
+    let seq = p.audit_seq + 1;
+    let (row, head) = audit::chained(
+        &p.audit_head,
+        seq,
+        NewEvent {
+            project_id: p.id,
+            actor_user_id: actor,
+            action,
+            comment,
+            from_stage: stages.0,
+            to_stage: stages.1,
+            data,
+            at,
+        },
+    );
+    audit_event::Entity::insert(row)
+        .exec_without_returning(txn)
+        .await?;
+    Ok((seq, head))
+}
+
+impl App {
+    pub async fn project(&self, id: i64) -> AppResult<project::Model> {
+        project::Entity::find_by_id(id)
+            .one(&self.db.read)
+            .await?
+            .ok_or(AppError::NotFound {
+                what: "project",
+                id: id.to_string(),
+            })
+    }
+
+    pub async fn history(&self, id: i64) -> AppResult<Vec<audit_event::Model>> {
+        self.project(id).await?;
+        Ok(audit_event::Entity::find()
+            .filter(audit_event::Column::ProjectId.eq(id))
+            .order_by_asc(audit_event::Column::Seq)
+            .all(&self.db.read)
+            .await?)
+    }
+
+    pub async fn list_projects(&self, f: &ListFilter) -> AppResult<(u64, Vec<project::Model>)> {
+        let mut q = project::Entity::find();
+        if let Some(y) = f.year {
+            q = q.filter(project::Column::Year.eq(y));
+        }
+        if let Some(o) = f.organisation_id {
+            q = q.filter(project::Column::OrganisationId.eq(o));
+        }
+        if let Some(s) = &f.stage {
+            q = q.filter(project::Column::Stage.eq(s.as_str()));
+        }
+        let total = q.clone().count(&self.db.read).await?;
+        let rows = q
+            .order_by_asc(project::Column::Id)
+            .offset(f.offset)
+            .limit(if f.limit == 0 { 50 } else { f.limit })
+            .all(&self.db.read)
+            .await?;
+        Ok((total, rows))
+    }
+
+    /// The workflow version a project runs on.
+    pub async fn workflow_of(&self, p: &project::Model) -> AppResult<std::sync::Arc<Workflow>> {
+        self.registry.version(&self.db, p.definition_id).await
+    }
+
+    /// Create a project in the definition's initial stage.
+    pub async fn create_project(
+        &self,
+        who: &Principal,
+        new: NewProject,
+        now: DateTime<Utc>,
+    ) -> AppResult<project::Model> {
+        let version = self
+            .registry
+            .current(&new.definition)
+            .ok_or(AppError::NotFound {
+                what: "workflow definition",
+                id: new.definition.clone(),
+            })?;
+        let w = version.workflow.clone();
+        let title = new.title.trim().to_string();
+        if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
+            return Err(AppError::Invalid(format!(
+                "the title must have 1 to {MAX_TITLE_CHARS} characters"
+            )));
+        }
+        if !(2000..=2100).contains(&new.year) {
+            return Err(AppError::Invalid(format!(
+                "year {} is out of range 2000-2100",
+                new.year
+            )));
+        }
+        let org_id = new.organisation_id.unwrap_or(who.organisation_id);
+        let org = organisation::Entity::find_by_id(org_id)
+            .one(&self.db.read)
+            .await?
+            .ok_or(AppError::NotFound {
+                what: "organisation",
+                id: org_id.to_string(),
+            })?;
+        let initial = w.initial_stage();
+        let actor = crate::workflow::engine::Actor {
+            roles: w.roles(who.roles.iter().map(String::as_str)),
+            relation: who.relation(org.id, org.parent_id),
+        };
+        engine::may_edit(&w, initial.id.as_str(), &actor)?;
+        let problems = check_form(initial, &new.form, false);
+        if !problems.is_empty() {
+            return Err(AppError::InvalidForm(problems));
+        }
+        let now = audit::normalise_time(now);
+        let txn = self.db.write.begin().await?;
+        let row = project::ActiveModel {
+            definition_id: Set(version.id),
+            definition_key: Set(w.id().to_string()),
+            title: Set(title.clone()),
+            year: Set(new.year),
+            organisation_id: Set(org.id),
+            district_id: Set(org.parent_id),
+            lead_user_id: Set(who.user_id),
+            stage: Set(initial.id.to_string()),
+            form_data: Set(Value::Object(new.form.clone()).to_string()),
+            version: Set(1),
+            milestones_total: Set(0),
+            milestones_done: Set(0),
+            appraisal_count: Set(0),
+            score_counts: Set("{}".into()),
+            audit_seq: Set(0),
+            audit_head: Set(audit::GENESIS.into()),
+            final_score: Set(None),
+            grade: Set(None),
+            score_detail: Set(None),
+            stage_entered_at: Set(now),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        let p = row.insert(&txn).await?;
+        let (total, done) = sync_milestones(&txn, &w, &p, initial, &new.form, now).await?;
+        let (seq, head) = append_audit(
+            &txn,
+            &p,
+            Some(who.user_id),
+            "create",
+            None,
+            (None, Some(initial.id.as_str())),
+            json!({"title": title, "year": new.year, "form": new.form}),
+            now,
+        )
+        .await?;
+        if let Some(d) = &initial.deadline {
+            let due = engine::deadline_due(&w, d, p.year, None);
+            open_deadline(&txn, &p, d, due, now).await?;
+        }
+        let mut update: project::ActiveModel = p.clone().into();
+        update.audit_seq = Set(seq);
+        update.audit_head = Set(head);
+        update.milestones_total = Set(total);
+        update.milestones_done = Set(done);
+        let p = update.update(&txn).await?;
+        txn.commit().await?;
+        Ok(p)
+    }
+
+    /// Change fields of the current stage's form (a `null` removes a value).
+    pub async fn edit_form(
+        &self,
+        who: &Principal,
+        id: i64,
+        expected_version: i32,
+        patch: Map<String, Value>,
+        now: DateTime<Utc>,
+    ) -> AppResult<project::Model> {
+        let p = self.project(id).await?;
+        let w = self.workflow_of(&p).await?;
+        let stage = w.stage(&p.stage).ok_or_else(|| {
+            AppError::Definition(format!(
+                "stage `{}` is not in the project's workflow",
+                p.stage
+            ))
+        })?;
+        engine::may_edit(&w, &p.stage, &who.actor(&w, &p))?;
+        let mut form = parse_form(&p)?;
+        let before: Map<String, Value> = patch
+            .keys()
+            .filter_map(|k| form.get(k).map(|v| (k.clone(), v.clone())))
+            .collect();
+        // Only this stage's fields may change here.
+        let mut problems: Vec<FieldProblem> = patch
+            .keys()
+            .filter(|k| !stage.form.iter().any(|f| f.id.as_str() == k.as_str()))
+            .map(|k| FieldProblem {
+                field: k.clone(),
+                kind: FieldProblemKind::UnknownField,
+            })
+            .collect();
+        for (k, v) in &patch {
+            if v.is_null() {
+                form.remove(k);
+            } else {
+                form.insert(k.clone(), v.clone());
+            }
+        }
+        let own: Map<String, Value> = stage
+            .form
+            .iter()
+            .filter_map(|f| {
+                form.get(f.id.as_str())
+                    .map(|v| (f.id.to_string(), v.clone()))
+            })
+            .collect();
+        problems.extend(check_form(stage, &own, false));
+        if !problems.is_empty() {
+            return Err(AppError::InvalidForm(problems));
+        }
+        let now = audit::normalise_time(now);
+        let txn = self.db.write.begin().await?;
+        let current = load_for_update(&txn, id).await?;
+        if current.version != expected_version {
+            return Err(AppError::Conflict {
+                expected: expected_version,
+                current: current.version,
+            });
+        }
+        let touches_milestones = patch.keys().any(|k| {
+            w.field(k)
+                .is_some_and(|f| *f.field_type.get() == FieldType::Milestones)
+        });
+        let counts = if touches_milestones {
+            Some(sync_milestones(&txn, &w, &current, stage, &form, now).await?)
+        } else {
+            None
+        };
+        let (seq, head) = append_audit(
+            &txn,
+            &current,
+            Some(who.user_id),
+            "edit",
+            None,
+            (Some(&p.stage), Some(&p.stage)),
+            json!({"before": before, "after": patch}),
+            now,
+        )
+        .await?;
+        let mut row = project::ActiveModel {
+            form_data: Set(Value::Object(form).to_string()),
+            version: Set(expected_version + 1),
+            audit_seq: Set(seq),
+            audit_head: Set(head),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        if let Some((total, done)) = counts {
+            row.milestones_total = Set(total);
+            row.milestones_done = Set(done);
+        }
+        save_if_unchanged(&txn, row, id, expected_version).await?;
+        txn.commit().await?;
+        self.project(id).await
+    }
+
+    /// Take a workflow action on a project.
+    pub async fn take_action(
+        &self,
+        who: &Principal,
+        id: i64,
+        input: ActionInput,
+        now: DateTime<Utc>,
+    ) -> AppResult<ActionDone> {
+        let now = audit::normalise_time(now);
+        let txn = self.db.write.begin().await?;
+        let p = load_for_update(&txn, id).await?;
+        if let Some(expected) = input.expected_version {
+            if expected != p.version {
+                return Err(AppError::Conflict {
+                    expected,
+                    current: p.version,
+                });
+            }
+        }
+        let w = self.workflow_of(&p).await?;
+        let form = parse_form(&p)?;
+        let counts = parse_counts(&p);
+        let needs_dues = w.transition(&input.action).is_some_and(|t| {
+            t.guards
+                .iter()
+                .any(|g| matches!(g.get(), Guard::BeforeDeadline(_)))
+        });
+        let dues = if needs_dues {
+            open_deadline_dues(&txn, id).await?
+        } else {
+            Vec::new()
+        };
+        let facts = Facts {
+            stage: &p.stage,
+            year: p.year,
+            form: &form,
+            milestones_total: p.milestones_total.max(0) as u32,
+            milestones_done: p.milestones_done.max(0) as u32,
+            appraisals: p.appraisal_count.max(0) as u32,
+            score_counts: &counts,
+            deadline_dues: &dues,
+        };
+        let request = Request {
+            action: &input.action,
+            comment: input.comment.as_deref(),
+            now,
+        };
+        let outcome = engine::decide(&w, &facts, &who.actor(&w, &p), &request)?;
+
+        let mut row = project::ActiveModel {
+            stage: Set(outcome.to.to_string()),
+            version: Set(p.version + 1),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        if outcome.to != outcome.from {
+            row.stage_entered_at = Set(now);
+        }
+        let mut mails = 0;
+        let mut effect_log = Vec::new();
+        let mut score: Option<scoring::Explanation> = None;
+        for effect in &outcome.effects {
+            match effect {
+                PlannedEffect::Notify { roles, template } => {
+                    let n = queue_notifications(
+                        &txn,
+                        &w,
+                        &p,
+                        roles,
+                        template,
+                        &input.action,
+                        who,
+                        input.comment.as_deref(),
+                        now,
+                    )
+                    .await?;
+                    mails += n;
+                    effect_log.push(json!({"notify": template, "recipients": n}));
+                }
+                PlannedEffect::OpenDeadline { deadline, due } => {
+                    open_deadline(&txn, &p, deadline, *due, now).await?;
+                    effect_log.push(json!({"open_deadline": deadline, "due": due}));
+                }
+                PlannedEffect::CloseDeadline { deadline } => {
+                    close_deadline(&txn, p.id, deadline, now).await?;
+                    effect_log.push(json!({"close_deadline": deadline}));
+                }
+                PlannedEffect::ComputeScore => {
+                    let e = compute_score(&txn, &w, &p, now).await?;
+                    row.final_score = Set(Some(e.final_score));
+                    row.grade = Set(e.grade.clone());
+                    row.score_detail = Set(Some(serde_json::to_string(&e).unwrap_or_default()));
+                    effect_log.push(json!({"compute_score": e.final_score, "grade": e.grade}));
+                    score = Some(e);
+                }
+            }
+        }
+        let (seq, head) = append_audit(
+            &txn,
+            &p,
+            Some(who.user_id),
+            &input.action,
+            input.comment.as_deref(),
+            (Some(outcome.from), Some(outcome.to)),
+            json!({"effects": effect_log, "score": score.as_ref().map(|s| s.final_score)}),
+            now,
+        )
+        .await?;
+        row.audit_seq = Set(seq);
+        row.audit_head = Set(head);
+        save_if_unchanged(&txn, row, id, p.version).await?;
+        txn.commit().await?;
+        let after = self.project(id).await?;
+        Ok(ActionDone {
+            project: ProjectView::from(&after),
+            from: outcome.from.to_string(),
+            to: outcome.to.to_string(),
+            mails_queued: mails,
+        })
+    }
+
+    /// The actions the user could take now, each with the reasons it is refused, if it is.
+    pub async fn available_actions(
+        &self,
+        who: &Principal,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> AppResult<Value> {
+        let p = self.project(id).await?;
+        let w = self.workflow_of(&p).await?;
+        let form = parse_form(&p)?;
+        let counts = parse_counts(&p);
+        let dues = open_deadline_dues(&self.db.read, id).await?;
+        let facts = Facts {
+            stage: &p.stage,
+            year: p.year,
+            form: &form,
+            milestones_total: p.milestones_total.max(0) as u32,
+            milestones_done: p.milestones_done.max(0) as u32,
+            appraisals: p.appraisal_count.max(0) as u32,
+            score_counts: &counts,
+            deadline_dues: &dues,
+        };
+        let list = engine::available(&w, &facts, &who.actor(&w, &p), now);
+        Ok(serde_json::to_value(list).unwrap_or_default())
+    }
+}
+
+async fn open_deadline_dues<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+) -> AppResult<Vec<(String, DateTime<Utc>)>> {
+    Ok(project_deadline::Entity::find()
+        .filter(project_deadline::Column::ProjectId.eq(id))
+        .filter(project_deadline::Column::ClosedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|d| Some((d.deadline_key, d.due_at?)))
+        .collect())
+}
+
+/// Start tracking a deadline. Per-milestone deadlines get one row per milestone.
+async fn open_deadline(
+    txn: &DatabaseTransaction,
+    p: &project::Model,
+    deadline: &str,
+    due: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    // Re-opening replaces an open one (e.g. a second round of corrections).
+    close_deadline(txn, p.id, deadline, now).await?;
+    let mut rows = Vec::new();
+    let per_milestone = due.is_none();
+    if per_milestone {
+        let milestones = milestone::Entity::find()
+            .filter(milestone::Column::ProjectId.eq(p.id))
+            .filter(milestone::Column::DoneAt.is_null())
+            .all(txn)
+            .await?;
+        for m in milestones {
+            rows.push(project_deadline::ActiveModel {
+                project_id: Set(p.id),
+                deadline_key: Set(deadline.to_string()),
+                milestone_id: Set(Some(m.id)),
+                due_at: Set(end_of_day(m.due_date, chrono_tz::Asia::Shanghai)),
+                opened_at: Set(now),
+                closed_at: Set(None),
+                ..Default::default()
+            });
+        }
+    }
+    if !per_milestone || rows.is_empty() {
+        rows.push(project_deadline::ActiveModel {
+            project_id: Set(p.id),
+            deadline_key: Set(deadline.to_string()),
+            milestone_id: Set(None),
+            due_at: Set(due),
+            opened_at: Set(now),
+            closed_at: Set(None),
+            ..Default::default()
+        });
+    }
+    project_deadline::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// Stop tracking a deadline; harmless when it is not open.
+async fn close_deadline(
+    txn: &DatabaseTransaction,
+    project_id: i64,
+    deadline: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    project_deadline::Entity::update_many()
+        .col_expr(project_deadline::Column::ClosedAt, Expr::value(now))
+        .filter(project_deadline::Column::ProjectId.eq(project_id))
+        .filter(project_deadline::Column::DeadlineKey.eq(deadline))
+        .filter(project_deadline::Column::ClosedAt.is_null())
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Queue one mail per recipient; the unique key makes a repeated event queue nothing twice.
+#[allow(clippy::too_many_arguments)]
+async fn queue_notifications(
+    txn: &DatabaseTransaction,
+    w: &Workflow,
+    p: &project::Model,
+    roles: &[&str],
+    template: &str,
+    action: &str,
+    who: &Principal,
+    comment: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let users = recipients(txn, w, p, roles).await?;
+    if users.is_empty() {
+        return Ok(0);
+    }
+    let seq = p.audit_seq + 1;
+    let rows: Vec<outbox::ActiveModel> = users
+        .iter()
+        .map(|u| outbox::ActiveModel {
+            unique_key: Set(format!("event:{}:{}:{}:{}", u.id, p.id, template, seq)),
+            recipient_user_id: Set(Some(u.id)),
+            recipient_email: Set(u.email.clone()),
+            language: Set(u.language.clone()),
+            template: Set(template.to_string()),
+            project_id: Set(Some(p.id)),
+            payload: Set(json!({
+                "definition": w.id(),
+                "project": {"id": p.id, "title": p.title, "year": p.year},
+                "action": action,
+                "actor": {"name": who.name, "login": who.login},
+                "comment": comment,
+                "link": format!("/projects/{}", p.id),
+            })
+            .to_string()),
+            created_at: Set(now),
+            due_at: Set(now),
+            next_attempt_at: Set(now),
+            attempts: Set(0),
+            last_error: Set(None),
+            sent_at: Set(None),
+            dead: Set(false),
+            ..Default::default()
+        })
+        .collect();
+    let n = rows.len();
+    outbox::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(outbox::Column::UniqueKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(n)
+}
+
+/// Replace the project's milestones by the plan in its form, keeping progress by position.
+/// Returns (total, done). Owners must be users of the project's organisation.
+pub(crate) async fn sync_milestones(
+    txn: &DatabaseTransaction,
+    w: &Workflow,
+    p: &project::Model,
+    stage: &crate::workflow::model::Stage,
+    form: &Map<String, Value>,
+    now: DateTime<Utc>,
+) -> AppResult<(i32, i32)> {
+    let _ = w;
+    let has_field = stage
+        .form
+        .iter()
+        .any(|f| *f.field_type.get() == FieldType::Milestones);
+    if !has_field {
+        return Ok((p.milestones_total, p.milestones_done));
+    }
+    let plans: Vec<MilestonePlan> = milestone_plans(stage, form);
+    let logins: Vec<String> = plans.iter().map(|m| m.owner.clone()).collect();
+    let owners: HashMap<String, user::Model> = user::Entity::find()
+        .filter(user::Column::Login.is_in(logins))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|u| (u.login.clone(), u))
+        .collect();
+    let field_id = stage
+        .form
+        .iter()
+        .find(|f| *f.field_type.get() == FieldType::Milestones)
+        .map(|f| f.id.to_string())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for (i, m) in plans.iter().enumerate() {
+        match owners.get(&m.owner) {
+            Some(u) if u.organisation_id == p.organisation_id => {}
+            Some(_) => problems.push(FieldProblem {
+                field: field_id.clone(),
+                kind: FieldProblemKind::BadItem {
+                    index: i,
+                    detail: format!(
+                        "owner `{}` is not a member of the project's organisation",
+                        m.owner
+                    ),
+                },
+            }),
+            None => problems.push(FieldProblem {
+                field: field_id.clone(),
+                kind: FieldProblemKind::BadItem {
+                    index: i,
+                    detail: format!("there is no user `{}`", m.owner),
+                },
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(AppError::InvalidForm(problems));
+    }
+    let existing = milestone::Entity::find()
+        .filter(milestone::Column::ProjectId.eq(p.id))
+        .all(txn)
+        .await?;
+    let by_pos: HashMap<i32, milestone::Model> =
+        existing.into_iter().map(|m| (m.position, m)).collect();
+    let mut done = 0;
+    for (i, plan) in plans.iter().enumerate() {
+        let pos = i as i32;
+        let owner = owners.get(&plan.owner).map(|u| u.id);
+        match by_pos.get(&pos) {
+            Some(m) => {
+                if m.done_at.is_some() {
+                    done += 1;
+                }
+                let mut a: milestone::ActiveModel = m.clone().into();
+                a.title = Set(plan.title.clone());
+                a.goal = Set(plan.goal.clone());
+                a.owner_login = Set(plan.owner.clone());
+                a.owner_user_id = Set(owner);
+                a.start_date = Set(plan.start);
+                a.due_date = Set(plan.due);
+                a.weight = Set(plan.weight);
+                a.updated_at = Set(now);
+                a.update(txn).await?;
+            }
+            None => {
+                milestone::ActiveModel {
+                    project_id: Set(p.id),
+                    position: Set(pos),
+                    title: Set(plan.title.clone()),
+                    goal: Set(plan.goal.clone()),
+                    owner_login: Set(plan.owner.clone()),
+                    owner_user_id: Set(owner),
+                    start_date: Set(plan.start),
+                    due_date: Set(plan.due),
+                    weight: Set(plan.weight),
+                    percent: Set(0),
+                    done_at: Set(None),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(txn)
+                .await?;
+            }
+        }
+    }
+    milestone::Entity::delete_many()
+        .filter(milestone::Column::ProjectId.eq(p.id))
+        .filter(milestone::Column::Position.gte(plans.len() as i32))
+        .exec(txn)
+        .await?;
+    Ok((plans.len() as i32, done))
+}
+
+/// Gather the inputs of the final score and compute it.
+async fn compute_score(
+    txn: &DatabaseTransaction,
+    w: &Workflow,
+    p: &project::Model,
+    now: DateTime<Utc>,
+) -> AppResult<scoring::Explanation> {
+    let Some(rubric) = &w.definition.scoring else {
+        return Err(AppError::Definition(
+            "the workflow has no scoring section".into(),
+        ));
+    };
+    let sheets = score_sheet::Entity::find()
+        .filter(score_sheet::Column::ProjectId.eq(p.id))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|s| scoring::Sheet {
+            part: s.part,
+            scorer: s.scorer_user_id,
+            criteria: serde_json::from_str(&s.criteria).unwrap_or_default(),
+        })
+        .collect();
+    let mut appraisals = BTreeMap::new();
+    for a in appraisal::Entity::find()
+        .filter(appraisal::Column::ProjectId.eq(p.id))
+        .all(txn)
+        .await?
+    {
+        *appraisals.entry(a.rating).or_insert(0u32) += 1;
+    }
+    let milestones = milestone::Entity::find()
+        .filter(milestone::Column::ProjectId.eq(p.id))
+        .all(txn)
+        .await?;
+    let overdue = milestones
+        .iter()
+        .filter(|m| {
+            let due = end_of_day(m.due_date, w.timezone).unwrap_or(now);
+            m.done_at.map(|d| d > due).unwrap_or(now > due)
+        })
+        .count() as u32;
+    let deadlines = project_deadline::Entity::find()
+        .filter(project_deadline::Column::ProjectId.eq(p.id))
+        .filter(project_deadline::Column::MilestoneId.is_null())
+        .all(txn)
+        .await?;
+    let missed = deadlines
+        .iter()
+        .filter(|d| match d.due_at {
+            Some(due) => d.closed_at.map(|c| c > due).unwrap_or(now > due),
+            None => false,
+        })
+        .count() as u32;
+    let inputs = scoring::Inputs {
+        sheets,
+        appraisals,
+        overdue_milestones: overdue,
+        missed_deadlines: missed,
+        manual: BTreeMap::new(),
+    };
+    Ok(scoring::final_score(rubric, &inputs))
+}

@@ -1,0 +1,12 @@
+//! sea-orm entities, one per table (see `migrations/` for the schema).
+
+pub mod appraisal;
+pub mod audit_event;
+pub mod definition;
+pub mod milestone;
+pub mod organisation;
+pub mod outbox;
+pub mod project;
+pub mod project_deadline;
+pub mod score_sheet;
+pub mod user;

@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::app::projects::{ActionInput, NewProject};
 use crate::app::{App, AppError, AppResult, Principal};
-use crate::store::entity::{organisation, project, user};
+use crate::store::entity::{organisation, project, project_deadline, user};
 use crate::workflow::model::{Field, FieldType, Guard, PartSource, Scope};
 use crate::workflow::Workflow;
 
@@ -369,6 +369,10 @@ async fn drive(
             }
         }
         let transition = &w.definition.transitions[t];
+        // Act before any deadline the transition must beat.
+        if let Some(cap) = deadline_cap(app, w, id, year, &transition.guards).await? {
+            clock = clock.min(cap - Duration::hours(1)).max(clock - step);
+        }
         satisfy_guards(app, w, cast, org, id, &transition.guards, n, clock).await?;
         let roles: Vec<&str> = transition.roles.iter().map(|r| r.as_str()).collect();
         let actor = actor_for(w, cast, org.id, &roles, n)
@@ -386,6 +390,35 @@ async fn drive(
         .await?;
     }
     app.project(id).await
+}
+
+/// The earliest due time among the `before_deadline` guards of a transition.
+async fn deadline_cap(
+    app: &App,
+    w: &Workflow,
+    id: i64,
+    year: i32,
+    guards: &[crate::workflow::Pos<Guard>],
+) -> AppResult<Option<DateTime<Utc>>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut cap: Option<DateTime<Utc>> = None;
+    for g in guards {
+        if let Guard::BeforeDeadline(d) = g.get() {
+            let open = project_deadline::Entity::find()
+                .filter(project_deadline::Column::ProjectId.eq(id))
+                .filter(project_deadline::Column::DeadlineKey.eq(d.as_str()))
+                .filter(project_deadline::Column::ClosedAt.is_null())
+                .one(&app.db.read)
+                .await?
+                .and_then(|r| r.due_at);
+            if let Some(due) =
+                open.or_else(|| crate::workflow::engine::deadline_due(w, d, year, None))
+            {
+                cap = Some(cap.map_or(due, |c| c.min(due)));
+            }
+        }
+    }
+    Ok(cap)
 }
 
 fn org_users(cast: &Cast, org: i64) -> Vec<&Principal> {

@@ -13,10 +13,10 @@ pub enum AppError {
     )]
     Conflict { expected: i32, current: i32 },
     /// The actor may not do this (role or scope).
-    #[error("not permitted")]
+    #[error("not permitted: {0}")]
     Forbidden(Refusal),
     /// The project's state does not allow it (stage, guards, comment).
-    #[error("refused")]
+    #[error("refused: {0}")]
     Refused(Refusal),
     #[error("the form has problems")]
     InvalidForm(Vec<FieldProblem>),

@@ -129,17 +129,21 @@ pub(crate) fn parse_counts(p: &project::Model) -> Vec<(String, u32)> {
         .unwrap_or_default()
 }
 
+/// Read the project inside a write transaction. On PostgreSQL the row is locked (`FOR UPDATE`)
+/// so concurrent writers of one project queue up and the later one sees the new version; on
+/// SQLite the single write connection already serialises writers.
 pub(crate) async fn load_for_update(
     txn: &DatabaseTransaction,
     id: i64,
 ) -> AppResult<project::Model> {
-    project::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-        .ok_or(AppError::NotFound {
-            what: "project",
-            id: id.to_string(),
-        })
+    let mut q = project::Entity::find_by_id(id);
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(txn).await?.ok_or(AppError::NotFound {
+        what: "project",
+        id: id.to_string(),
+    })
 }
 
 /// Write the project row only if nobody changed it since `expected` was read.
@@ -331,7 +335,7 @@ impl App {
         .await?;
         if let Some(d) = &initial.deadline {
             let due = engine::deadline_due(&w, d, p.year, None);
-            open_deadline(&txn, &p, d, due, now).await?;
+            open_deadline(&txn, w.timezone, &p, d, due, now).await?;
         }
         let mut update: project::ActiveModel = p.clone().into();
         update.audit_seq = Set(seq);
@@ -353,6 +357,12 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<project::Model> {
         let p = self.project(id).await?;
+        if p.version != expected_version {
+            return Err(AppError::Conflict {
+                expected: expected_version,
+                current: p.version,
+            });
+        }
         let w = self.workflow_of(&p).await?;
         let stage = w.stage(&p.stage).ok_or_else(|| {
             AppError::Definition(format!(
@@ -520,7 +530,7 @@ impl App {
                     effect_log.push(json!({"notify": template, "recipients": n}));
                 }
                 PlannedEffect::OpenDeadline { deadline, due } => {
-                    open_deadline(&txn, &p, deadline, *due, now).await?;
+                    open_deadline(&txn, w.timezone, &p, deadline, *due, now).await?;
                     effect_log.push(json!({"open_deadline": deadline, "due": due}));
                 }
                 PlannedEffect::CloseDeadline { deadline } => {
@@ -605,6 +615,7 @@ async fn open_deadline_dues<C: ConnectionTrait>(
 /// Start tracking a deadline. Per-milestone deadlines get one row per milestone.
 async fn open_deadline(
     txn: &DatabaseTransaction,
+    tz: chrono_tz::Tz,
     p: &project::Model,
     deadline: &str,
     due: Option<DateTime<Utc>>,
@@ -625,7 +636,7 @@ async fn open_deadline(
                 project_id: Set(p.id),
                 deadline_key: Set(deadline.to_string()),
                 milestone_id: Set(Some(m.id)),
-                due_at: Set(end_of_day(m.due_date, chrono_tz::Asia::Shanghai)),
+                due_at: Set(end_of_day(m.due_date, tz)),
                 opened_at: Set(now),
                 closed_at: Set(None),
                 ..Default::default()
@@ -885,13 +896,21 @@ async fn compute_score(
         .filter(project_deadline::Column::MilestoneId.is_null())
         .all(txn)
         .await?;
-    let missed = deadlines
-        .iter()
-        .filter(|d| match d.due_at {
+    // A missed deadline costs points only when its definition names a deduction for it.
+    let mut missed: BTreeMap<String, u32> = BTreeMap::new();
+    for d in &deadlines {
+        let late = match d.due_at {
             Some(due) => d.closed_at.map(|c| c > due).unwrap_or(now > due),
             None => false,
-        })
-        .count() as u32;
+        };
+        let deduction = w
+            .deadline_index
+            .get(&d.deadline_key)
+            .and_then(|i| w.definition.deadlines[*i].deduction.as_ref());
+        if let (true, Some(ded)) = (late, deduction) {
+            *missed.entry(ded.to_string()).or_insert(0) += 1;
+        }
+    }
     let inputs = scoring::Inputs {
         sheets,
         appraisals,

@@ -24,7 +24,8 @@ pub struct Inputs {
     /// Resident ratings: rating id -> how many.
     pub appraisals: BTreeMap<String, u32>,
     pub overdue_milestones: u32,
-    pub missed_deadlines: u32,
+    /// Missed deadlines, counted under the deduction their definition names.
+    pub missed_deadlines: BTreeMap<String, u32>,
     /// Manual deductions: deduction id -> how many times recorded.
     pub manual: BTreeMap<String, u32>,
 }
@@ -250,7 +251,11 @@ pub fn final_score(scoring: &Scoring, inputs: &Inputs) -> Explanation {
         .map(|d| {
             let count = match d.per.get() {
                 DeductionBasis::OverdueMilestone => inputs.overdue_milestones,
-                DeductionBasis::MissedDeadline => inputs.missed_deadlines,
+                DeductionBasis::MissedDeadline => inputs
+                    .missed_deadlines
+                    .get(d.id.as_str())
+                    .copied()
+                    .unwrap_or(0),
                 DeductionBasis::Manual => inputs.manual.get(d.id.as_str()).copied().unwrap_or(0),
             };
             let raw = f64::from(count) * *d.points.get();

@@ -320,6 +320,13 @@ pub struct Refusal {
     pub reasons: Vec<Reason>,
 }
 
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let codes: Vec<&str> = self.reasons.iter().map(Reason::code).collect();
+        write!(f, "{}", codes.join(", "))
+    }
+}
+
 impl Refusal {
     /// Refused for who the actor is (and not also for the project's state).
     pub fn is_permission(&self) -> bool {

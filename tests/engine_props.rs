@@ -1225,7 +1225,6 @@ fn unknown_actions_and_stages_are_refused_alone() {
 }
 
 #[test]
-#[ignore = "src bug: a stage's own deadline is opened/closed by the engine and again by the definition's explicit effects, so outcomes carry duplicates"]
 fn an_outcome_opens_or_closes_each_deadline_once() {
     use Relation::Own;
     for (w, action, role, relation, fill) in [

@@ -55,10 +55,8 @@ const EXPECTED_FIRST_PROBLEM: &[(&str, usize, usize, &str)] = &[
     ("01-yaml-syntax.yaml", 24, 13, "YAML syntax error: while parsing a flow mapping"),
     ("02-unknown-key.yaml", 16, 5, "unknown key `editable_bye` (expected one of `id`, `name`, `kind`"),
     ("03-unknown-enum-value.yaml", 14, 11, "unknown value `initil` (expected one of `initial`, `normal`, `terminal`); did you mean `initial`?"),
-    // KNOWN QUIRK: the column is that of the `:` after the mapping's first key (`  - id: finish`
-    // -> 7) rather than the start of the mapping (5): the block-mapping start mark of the YAML
-    // parser is used as it is. Reported; update to 5 when load.rs points at the first key.
-    ("04-missing-required-key.yaml", 37, 7, "missing required key `to`"),
+    // A missing key is reported at the first key of the mapping that lacks it.
+    ("04-missing-required-key.yaml", 37, 5, "missing required key `to`"),
     ("05-undefined-stage.yaml", 41, 9, "undefined stage `finished`"),
     ("06-undefined-role.yaml", 42, 13, "undefined role `manger`; did you mean `manager`?"),
     ("07-undefined-field.yaml", 36, 25, "undefined field `problme`; did you mean `problem`?"),
@@ -432,8 +430,10 @@ fn deeply_nested_flow_collections_are_refused() {
         "[\n".repeat(n),
     ] {
         let problems = assert_refused_sanely(workflow::load_str("deep.yaml", &text));
+        // Refused by our nesting check, or earlier by the parser's own recursion guard.
+        let m = &problems[0].message;
         assert!(
-            problems[0].message.contains("nesting deeper than 64"),
+            m.contains("nesting deeper than 64") || m.starts_with("YAML syntax error"),
             "{}",
             problems[0]
         );
@@ -449,8 +449,10 @@ fn deeply_nested_block_sequences_are_refused() {
         format!("{}\n", "-\t".repeat(n)),
     ] {
         let problems = assert_refused_sanely(workflow::load_str("deep.yaml", &text));
+        // Refused by our nesting check, or earlier by the parser's own recursion guard.
+        let m = &problems[0].message;
         assert!(
-            problems[0].message.contains("nesting deeper than 64"),
+            m.contains("nesting deeper than 64") || m.starts_with("YAML syntax error"),
             "{}",
             problems[0]
         );
@@ -474,14 +476,12 @@ fn validate_in_child(text: &str) -> Output {
 }
 
 #[test]
-#[ignore = "src bug: `? ? ? ...` (explicit keys) is not counted by the nesting pre-scan and overflows the stack in the YAML parser"]
 fn deeply_nested_explicit_keys_are_refused() {
     let out = validate_in_child(&format!("{}x\n", "? ".repeat(10_000)));
     assert_eq!(out.status.code(), Some(1), "crashed: {:?}", out.status);
 }
 
 #[test]
-#[ignore = "src bug: block sequences nested across lines (64 per line, indented) bypass the nesting pre-scan and overflow the stack"]
 fn deeply_nested_block_sequences_over_many_lines_are_refused() {
     let mut text = String::new();
     for k in 0..120 {
@@ -497,7 +497,6 @@ fn deeply_nested_block_sequences_over_many_lines_are_refused() {
 }
 
 #[test]
-#[ignore = "src bug: everything after a `---` document separator is ignored, even a syntax error"]
 fn a_second_yaml_document_is_refused() {
     let mut text = default_definition();
     text.push_str("---\nid: something_else\nbroken: [\n");
@@ -505,7 +504,6 @@ fn a_second_yaml_document_is_refused() {
 }
 
 #[test]
-#[ignore = "src doubt: a UTF-8 byte-order mark makes the first key `\\u{feff}id` (unknown key)"]
 fn a_leading_byte_order_mark_is_accepted() {
     let text = format!("\u{feff}{}", default_definition());
     assert!(workflow::load_str("bom.yaml", &text).is_ok());

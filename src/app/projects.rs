@@ -171,6 +171,7 @@ pub(crate) async fn save_if_unchanged(
 }
 
 /// Append an audit event to `p`'s chain; returns the row for `project` fields to update.
+#[allow(clippy::too_many_arguments)] // each is one column of the event
 pub(crate) async fn append_audit(
     txn: &DatabaseTransaction,
     p: &project::Model,
@@ -335,7 +336,7 @@ impl App {
         .await?;
         if let Some(d) = &initial.deadline {
             let due = engine::deadline_due(&w, d, p.year, None);
-            open_deadline(&txn, w.timezone, &p, d, due, now).await?;
+            open_deadline(&txn, &w, &p, d, due, now).await?;
         }
         let mut update: project::ActiveModel = p.clone().into();
         update.audit_seq = Set(seq);
@@ -530,7 +531,7 @@ impl App {
                     effect_log.push(json!({"notify": template, "recipients": n}));
                 }
                 PlannedEffect::OpenDeadline { deadline, due } => {
-                    open_deadline(&txn, w.timezone, &p, deadline, *due, now).await?;
+                    open_deadline(&txn, &w, &p, deadline, *due, now).await?;
                     effect_log.push(json!({"open_deadline": deadline, "due": due}));
                 }
                 PlannedEffect::CloseDeadline { deadline } => {
@@ -615,7 +616,7 @@ async fn open_deadline_dues<C: ConnectionTrait>(
 /// Start tracking a deadline. Per-milestone deadlines get one row per milestone.
 async fn open_deadline(
     txn: &DatabaseTransaction,
-    tz: chrono_tz::Tz,
+    w: &Workflow,
     p: &project::Model,
     deadline: &str,
     due: Option<DateTime<Utc>>,
@@ -624,7 +625,12 @@ async fn open_deadline(
     // Re-opening replaces an open one (e.g. a second round of corrections).
     close_deadline(txn, p.id, deadline, now).await?;
     let mut rows = Vec::new();
-    let per_milestone = due.is_none();
+    let per_milestone = w.deadline_index.get(deadline).is_some_and(|i| {
+        matches!(
+            w.deadlines[*i].due,
+            crate::workflow::compile::CompiledDue::MilestoneDue
+        )
+    });
     if per_milestone {
         let milestones = milestone::Entity::find()
             .filter(milestone::Column::ProjectId.eq(p.id))
@@ -636,7 +642,7 @@ async fn open_deadline(
                 project_id: Set(p.id),
                 deadline_key: Set(deadline.to_string()),
                 milestone_id: Set(Some(m.id)),
-                due_at: Set(end_of_day(m.due_date, tz)),
+                due_at: Set(end_of_day(m.due_date, w.timezone)),
                 opened_at: Set(now),
                 closed_at: Set(None),
                 ..Default::default()

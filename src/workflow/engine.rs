@@ -227,6 +227,12 @@ impl Reason {
                 stage(s),
                 list(allowed_from.iter().map(|a| stage(a)).collect())
             ),
+            (Reason::RoleNotAllowed { allowed }, true) if allowed.is_empty() => {
+                "nobody may do this in the project's current stage".to_string()
+            }
+            (Reason::RoleNotAllowed { allowed }, false) if allowed.is_empty() => {
+                "当前阶段任何人都不能执行此操作".to_string()
+            }
             (Reason::RoleNotAllowed { allowed }, true) => {
                 format!(
                     "only {} may take this action",
@@ -253,11 +259,23 @@ impl Reason {
                 format!(
                     "the form of “{}” is incomplete: {}",
                     stage(s),
-                    problems.join("; ")
+                    problems
+                        .iter()
+                        .map(|p| field(p))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 )
             }
             (Reason::FormIncomplete { stage: s, problems }, false) => {
-                format!("“{}”表单未完成：{}", stage(s), problems.join("；"))
+                format!(
+                    "“{}”表单未完成：{}",
+                    stage(s),
+                    problems
+                        .iter()
+                        .map(|p| field(p))
+                        .collect::<Vec<_>>()
+                        .join("；")
+                )
             }
             (Reason::TooFewMilestones { have, need }, true) => {
                 format!("at least {need} milestones are needed; {have} planned")
@@ -328,7 +346,7 @@ impl std::fmt::Display for Refusal {
 }
 
 impl Refusal {
-    /// Refused for who the actor is (and not also for the project's state).
+    /// Refused (at least) for who the actor is: the caller lacks a role or the scope.
     pub fn is_permission(&self) -> bool {
         self.reasons.iter().any(Reason::is_permission)
     }
@@ -369,8 +387,7 @@ pub fn decide<'w>(
     permission(w, ct.roles, actor, &mut reasons, || {
         t.roles.iter().map(|r| r.to_string()).collect()
     });
-    if t.comment == CommentRule::Required && !request.comment.is_some_and(|c| !c.trim().is_empty())
-    {
+    if t.comment == CommentRule::Required && request.comment.is_none_or(|c| c.trim().is_empty()) {
         reasons.push(Reason::CommentRequired);
     }
     for g in &t.guards {
@@ -383,13 +400,19 @@ pub fn decide<'w>(
     let mut effects: Vec<PlannedEffect<'w>> = Vec::with_capacity(t.effects.len() + 2);
     // A stage's own deadline runs while the project is in it.
     let (from_stage, to_stage) = (&w.definition.stages[si], &w.definition.stages[ct.to]);
+    // (Unless the transition already says what to do with that deadline.)
+    let explicit = |id: &str| {
+        t.effects.iter().any(|e| {
+            matches!(e.get(), Effect::OpenDeadline(d) | Effect::CloseDeadline(d) if d.as_str() == id)
+        })
+    };
     if si != ct.to {
-        if let Some(d) = &from_stage.deadline {
+        if let Some(d) = from_stage.deadline.as_ref().filter(|d| !explicit(d)) {
             effects.push(PlannedEffect::CloseDeadline {
                 deadline: d.as_str(),
             });
         }
-        if let Some(d) = &to_stage.deadline {
+        if let Some(d) = to_stage.deadline.as_ref().filter(|d| !explicit(d)) {
             effects.push(PlannedEffect::OpenDeadline {
                 deadline: d.as_str(),
                 due: deadline_due(w, d, facts.year, Some((ti, request.now))),

@@ -12,7 +12,7 @@ use super::problem::{with_suggestion, Problem};
 
 /// Definitions larger than this are refused before parsing.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
-/// Deepest nesting of flow collections (`[` / `{`) or of block sequences on one line.
+/// Deepest nesting of mappings and sequences.
 const MAX_NESTING: usize = 64;
 
 fn problem(file: &str, location: Location, message: impl Into<String>) -> Problem {
@@ -44,20 +44,51 @@ pub fn parse_definition(file: &str, text: &str) -> Result<Definition, Problem> {
             ),
         ));
     }
-    if let Some((loc, depth)) = excessive_nesting(text) {
-        return Err(problem(
-            file,
-            loc,
-            format!("nesting deeper than {MAX_NESTING} levels ({depth}); refusing to parse"),
-        ));
+    // An invisible byte-order mark would otherwise become part of the first key.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some((loc, message)) = prescan(text) {
+        return Err(problem(file, loc, message));
     }
     let options = LoaderOptions::default().error_on_duplicate_keys(true);
     let node =
         marked_yaml::parse_yaml_with_options(0, text, options).map_err(|e| load_error(file, e))?;
     marked_yaml::from_node::<Definition>(&node).map_err(|e| {
-        let location = e.start_mark().map(|m| at_marker(&m)).unwrap_or(start);
+        let mut location = e.start_mark().map(|m| at_marker(&m)).unwrap_or(start);
+        if let (marked_yaml::spanned_serde::Error::Other(msg, _), Some(path)) = (&*e, e.path()) {
+            // serde names the mapping that lacks a key by where its first `:` is; point at
+            // the mapping's first key instead, where a reader looks for it.
+            if msg.starts_with("missing field") {
+                if let Some(first) = mapping_at(&node, path).and_then(|m| m.keys().next()) {
+                    if let Some(m) = first.span().start() {
+                        location = at_marker(m);
+                    }
+                }
+            }
+        }
         problem(file, location, serde_message(&e))
     })
+}
+
+/// The mapping reached by a rendered serde path such as `roles[0]` or `scoring.parts[1]`.
+fn mapping_at<'n>(
+    root: &'n marked_yaml::Node,
+    path: &str,
+) -> Option<&'n marked_yaml::types::MarkedMappingNode> {
+    let mut node = root;
+    for part in path.split('.') {
+        let (key, indices) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !key.is_empty() {
+            node = node.as_mapping()?.get(key)?;
+        }
+        for idx in indices.split('[').filter(|s| !s.is_empty()) {
+            let i: usize = idx.trim_end_matches(']').parse().ok()?;
+            node = node.as_sequence()?.get(i)?;
+        }
+    }
+    node.as_mapping()
 }
 
 fn load_error(file: &str, e: marked_yaml::LoadError) -> Problem {
@@ -137,64 +168,43 @@ fn other_message(msg: &str) -> String {
     msg.to_string()
 }
 
-/// A cheap scan that finds pathological nesting before the parser (and later drop code, which
-/// recurses) can be made to use unbounded stack.
-fn excessive_nesting(text: &str) -> Option<(Location, usize)> {
-    let mut depth: usize = 0;
-    let mut quote: Option<char> = None;
-    for (line_no, line) in text.lines().enumerate() {
-        // Block sequences opened on one line: "- - - - x"
-        let mut dashes = 0;
-        let mut rest = line.trim_start();
-        while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
-            dashes += 1;
-            rest = r.trim_start();
-        }
-        if dashes > MAX_NESTING {
-            return Some((
-                Location {
-                    line: line_no + 1,
-                    column: 1,
-                },
-                dashes,
-            ));
-        }
-        let mut escaped = false;
-        for (col, ch) in line.chars().enumerate() {
-            match quote {
-                Some(q) => {
-                    if q == '"' && ch == '\\' && !escaped {
-                        escaped = true;
-                        continue;
-                    }
-                    if ch == q && !escaped {
-                        quote = None;
-                    }
-                    escaped = false;
+/// Walk the parser's event stream (iterative, no recursion) before building the tree, which
+/// recurses: refuse deep nesting and a second document. Syntax errors are left to the loader,
+/// which reports them with the same positions.
+fn prescan(text: &str) -> Option<(Location, String)> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    let mut documents = 0usize;
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(e) => e,
+            Err(_) => return None,
+        };
+        let at = Location {
+            line: mark.line(),
+            column: mark.col() + 1,
+        };
+        match event {
+            Event::StreamEnd => return None,
+            Event::DocumentStart => {
+                documents += 1;
+                if documents > 1 {
+                    return Some((at, "a definition file holds one YAML document; remove the second `---` and what follows, or put it in its own file".into()));
                 }
-                None => match ch {
-                    '#' => break,
-                    '"' | '\'' => quote = Some(ch),
-                    '[' | '{' => {
-                        depth += 1;
-                        if depth > MAX_NESTING {
-                            let loc = Location {
-                                line: line_no + 1,
-                                column: col + 1,
-                            };
-                            return Some((loc, depth));
-                        }
-                    }
-                    ']' | '}' => depth = depth.saturating_sub(1),
-                    _ => {}
-                },
             }
-        }
-        // A single-quoted scalar may span lines, but an unclosed double quote on a line in
-        // block context is rare enough that resetting is the safer bound here.
-        if quote == Some('\'') {
-            quote = None;
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                // The top-level mapping does not count as nesting.
+                if depth > MAX_NESTING + 1 {
+                    return Some((
+                        at,
+                        format!("nesting deeper than {MAX_NESTING} levels; refusing to parse"),
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
         }
     }
-    None
 }

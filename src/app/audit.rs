@@ -89,6 +89,41 @@ pub fn chained(prev_hash: &str, seq: i64, e: NewEvent<'_>) -> (audit_event::Acti
     (row, h)
 }
 
+/// The same event as a store row of a change set.
+pub fn chained_row(
+    prev_hash: &str,
+    seq: i64,
+    e: NewEvent<'_>,
+) -> (crate::store::changeset::AuditRow, String) {
+    let at = normalise_time(e.at);
+    let data = e.data.to_string();
+    let h = hash(
+        prev_hash,
+        e.project_id,
+        seq,
+        at,
+        e.actor_user_id,
+        e.action,
+        e.comment,
+        e.from_stage,
+        e.to_stage,
+        &data,
+    );
+    let row = crate::store::changeset::AuditRow {
+        seq,
+        at,
+        actor_user_id: e.actor_user_id,
+        action: e.action.to_string(),
+        comment: e.comment.map(str::to_string),
+        from_stage: e.from_stage.map(str::to_string),
+        to_stage: e.to_stage.map(str::to_string),
+        data,
+        prev_hash: prev_hash.to_string(),
+        hash: h.clone(),
+    };
+    (row, h)
+}
+
 /// What `verify` found.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Verification {

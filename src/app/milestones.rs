@@ -1,9 +1,7 @@
 //! Milestone progress reports.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 
 use super::projects::{append_audit, load_for_update, save_if_unchanged};
@@ -41,7 +39,7 @@ impl App {
                 what: "milestone",
                 id: milestone_id.to_string(),
             })?;
-        let txn = self.db.write.begin().await?;
+        let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, m.project_id).await?;
         let w = self.workflow_of(&p).await?;
         let own_role = who.relation(p.organisation_id, p.district_id) == Relation::Own

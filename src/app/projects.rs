@@ -3,10 +3,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -14,9 +13,9 @@ use serde_json::{json, Map, Value};
 use super::audit::{self, NewEvent};
 use super::{App, AppError, AppResult, Principal};
 use crate::scoring;
+use crate::store::changeset::{ApplyError, ChangeSet, DeadlineRow, OutboxRow, ProjectChanges};
 use crate::store::entity::{
-    appraisal, audit_event, milestone, organisation, outbox, project, project_deadline,
-    score_sheet, user,
+    appraisal, audit_event, milestone, organisation, project, project_deadline, score_sheet, user,
 };
 use crate::store::queries::recipients;
 use crate::workflow::engine::{self, Facts, PlannedEffect, Request};
@@ -295,7 +294,7 @@ impl App {
             return Err(AppError::InvalidForm(problems));
         }
         let now = audit::normalise_time(now);
-        let txn = self.db.write.begin().await?;
+        let txn = self.db.begin_write().await?;
         let row = project::ActiveModel {
             definition_id: Set(version.id),
             definition_key: Set(w.id().to_string()),
@@ -406,7 +405,7 @@ impl App {
             return Err(AppError::InvalidForm(problems));
         }
         let now = audit::normalise_time(now);
-        let txn = self.db.write.begin().await?;
+        let txn = self.db.begin_write().await?;
         let current = load_for_update(&txn, id).await?;
         if current.version != expected_version {
             return Err(AppError::Conflict {
@@ -451,7 +450,8 @@ impl App {
         self.project(id).await
     }
 
-    /// Take a workflow action on a project.
+    /// Take a workflow action on a project: read, decide with the engine, then apply the
+    /// resulting change set (state, audit event, deadlines, outbox) in one version-checked write.
     pub async fn take_action(
         &self,
         who: &Principal,
@@ -460,15 +460,13 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<ActionDone> {
         let now = audit::normalise_time(now);
-        let txn = self.db.write.begin().await?;
-        let p = load_for_update(&txn, id).await?;
-        if let Some(expected) = input.expected_version {
-            if expected != p.version {
-                return Err(AppError::Conflict {
-                    expected,
-                    current: p.version,
-                });
-            }
+        let p = self.project(id).await?;
+        let expected = input.expected_version.unwrap_or(p.version);
+        if expected != p.version {
+            return Err(AppError::Conflict {
+                expected,
+                current: p.version,
+            });
         }
         let w = self.workflow_of(&p).await?;
         let form = parse_form(&p)?;
@@ -479,7 +477,7 @@ impl App {
                 .any(|g| matches!(g.get(), Guard::BeforeDeadline(_)))
         });
         let dues = if needs_dues {
-            open_deadline_dues(&txn, id).await?
+            open_deadline_dues(&self.db.read, id).await?
         } else {
             Vec::new()
         };
@@ -500,23 +498,31 @@ impl App {
         };
         let outcome = engine::decide(&w, &facts, &who.actor(&w, &p), &request)?;
 
-        let mut row = project::ActiveModel {
-            stage: Set(outcome.to.to_string()),
-            version: Set(p.version + 1),
-            updated_at: Set(now),
-            ..Default::default()
+        let mut changes = ProjectChanges {
+            stage: outcome.to.to_string(),
+            version: p.version + 1,
+            stage_entered_at: if outcome.to != outcome.from {
+                now
+            } else {
+                p.stage_entered_at
+            },
+            updated_at: now,
+            audit_seq: p.audit_seq + 1,
+            audit_head: String::new(),
+            final_score: p.final_score,
+            grade: p.grade.clone(),
+            score_detail: p.score_detail.clone(),
         };
-        if outcome.to != outcome.from {
-            row.stage_entered_at = Set(now);
-        }
-        let mut mails = 0;
+        let mut outbox_rows = Vec::new();
+        let mut close = Vec::new();
+        let mut open: Vec<DeadlineRow> = Vec::new();
         let mut effect_log = Vec::new();
-        let mut score: Option<scoring::Explanation> = None;
+        let mut score = None;
         for effect in &outcome.effects {
             match effect {
                 PlannedEffect::Notify { roles, template } => {
-                    let n = queue_notifications(
-                        &txn,
+                    let rows = notifications(
+                        &self.db.read,
                         &w,
                         &p,
                         roles,
@@ -527,43 +533,76 @@ impl App {
                         now,
                     )
                     .await?;
-                    mails += n;
-                    effect_log.push(json!({"notify": template, "recipients": n}));
+                    effect_log.push(json!({"notify": template, "recipients": rows.len()}));
+                    outbox_rows.extend(rows);
                 }
                 PlannedEffect::OpenDeadline { deadline, due } => {
-                    open_deadline(&txn, &w, &p, deadline, *due, now).await?;
+                    // Re-opening replaces an open one (e.g. a second round of corrections).
+                    close.push(deadline.to_string());
+                    open.retain(|d| d.deadline_key != *deadline);
+                    open.extend(deadline_rows(&self.db.read, &w, &p, deadline, *due).await?);
                     effect_log.push(json!({"open_deadline": deadline, "due": due}));
                 }
                 PlannedEffect::CloseDeadline { deadline } => {
-                    close_deadline(&txn, p.id, deadline, now).await?;
+                    close.push(deadline.to_string());
+                    open.retain(|d| d.deadline_key != *deadline);
                     effect_log.push(json!({"close_deadline": deadline}));
                 }
                 PlannedEffect::ComputeScore => {
-                    let e = compute_score(&txn, &w, &p, now).await?;
-                    row.final_score = Set(Some(e.final_score));
-                    row.grade = Set(e.grade.clone());
-                    row.score_detail = Set(Some(serde_json::to_string(&e).unwrap_or_default()));
+                    let e = compute_score(&self.db.read, &w, &p, now).await?;
+                    changes.final_score = Some(e.final_score);
+                    changes.grade = e.grade.clone();
+                    changes.score_detail = Some(serde_json::to_string(&e).unwrap_or_default());
                     effect_log.push(json!({"compute_score": e.final_score, "grade": e.grade}));
-                    score = Some(e);
+                    score = Some(e.final_score);
                 }
             }
         }
-        let (seq, head) = append_audit(
-            &txn,
-            &p,
-            Some(who.user_id),
-            &input.action,
-            input.comment.as_deref(),
-            (Some(outcome.from), Some(outcome.to)),
-            json!({"effects": effect_log, "score": score.as_ref().map(|s| s.final_score)}),
-            now,
-        )
-        .await?;
-        row.audit_seq = Set(seq);
-        row.audit_head = Set(head);
-        save_if_unchanged(&txn, row, id, p.version).await?;
-        txn.commit().await?;
-        let after = self.project(id).await?;
+        let (audit_row, head) = audit::chained_row(
+            &p.audit_head,
+            changes.audit_seq,
+            NewEvent {
+                project_id: p.id,
+                actor_user_id: Some(who.user_id),
+                action: &input.action,
+                comment: input.comment.as_deref(),
+                from_stage: Some(outcome.from),
+                to_stage: Some(outcome.to),
+                data: json!({"effects": effect_log, "score": score}),
+                at: now,
+            },
+        );
+        changes.audit_head = head;
+        let mails = outbox_rows.len();
+        let cs = ChangeSet {
+            project_id: p.id,
+            expected_version: p.version,
+            at: now,
+            project: changes.clone(),
+            audit: audit_row,
+            close_deadlines: close,
+            open_deadlines: open,
+            outbox: outbox_rows,
+        };
+        self.db.apply(cs).await.map_err(|e| match e {
+            ApplyError::Conflict { current } => AppError::Conflict {
+                expected: p.version,
+                current,
+            },
+            ApplyError::Store(msg) => AppError::Store(sea_orm::DbErr::Custom(msg)),
+        })?;
+        let after = project::Model {
+            stage: changes.stage,
+            version: changes.version,
+            stage_entered_at: changes.stage_entered_at,
+            updated_at: changes.updated_at,
+            audit_seq: changes.audit_seq,
+            audit_head: changes.audit_head,
+            final_score: changes.final_score,
+            grade: changes.grade,
+            score_detail: changes.score_detail,
+            ..p
+        };
         Ok(ActionDone {
             project: ProjectView::from(&after),
             from: outcome.from.to_string(),
@@ -613,80 +652,47 @@ async fn open_deadline_dues<C: ConnectionTrait>(
         .collect())
 }
 
-/// Start tracking a deadline. Per-milestone deadlines get one row per milestone.
-async fn open_deadline(
-    txn: &DatabaseTransaction,
+/// The rows that start tracking a deadline: one per open milestone for per-milestone deadlines.
+async fn deadline_rows<C: ConnectionTrait>(
+    db: &C,
     w: &Workflow,
     p: &project::Model,
     deadline: &str,
     due: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    // Re-opening replaces an open one (e.g. a second round of corrections).
-    close_deadline(txn, p.id, deadline, now).await?;
-    let mut rows = Vec::new();
+) -> AppResult<Vec<DeadlineRow>> {
     let per_milestone = w.deadline_index.get(deadline).is_some_and(|i| {
         matches!(
             w.deadlines[*i].due,
             crate::workflow::compile::CompiledDue::MilestoneDue
         )
     });
+    let mut rows = Vec::new();
     if per_milestone {
         let milestones = milestone::Entity::find()
             .filter(milestone::Column::ProjectId.eq(p.id))
             .filter(milestone::Column::DoneAt.is_null())
-            .all(txn)
+            .all(db)
             .await?;
-        for m in milestones {
-            rows.push(project_deadline::ActiveModel {
-                project_id: Set(p.id),
-                deadline_key: Set(deadline.to_string()),
-                milestone_id: Set(Some(m.id)),
-                due_at: Set(end_of_day(m.due_date, w.timezone)),
-                opened_at: Set(now),
-                closed_at: Set(None),
-                ..Default::default()
-            });
-        }
+        rows.extend(milestones.into_iter().map(|m| DeadlineRow {
+            deadline_key: deadline.to_string(),
+            milestone_id: Some(m.id),
+            due_at: end_of_day(m.due_date, w.timezone),
+        }));
     }
     if !per_milestone || rows.is_empty() {
-        rows.push(project_deadline::ActiveModel {
-            project_id: Set(p.id),
-            deadline_key: Set(deadline.to_string()),
-            milestone_id: Set(None),
-            due_at: Set(due),
-            opened_at: Set(now),
-            closed_at: Set(None),
-            ..Default::default()
+        rows.push(DeadlineRow {
+            deadline_key: deadline.to_string(),
+            milestone_id: None,
+            due_at: due,
         });
     }
-    project_deadline::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
-    Ok(())
+    Ok(rows)
 }
 
-/// Stop tracking a deadline; harmless when it is not open.
-async fn close_deadline(
-    txn: &DatabaseTransaction,
-    project_id: i64,
-    deadline: &str,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    project_deadline::Entity::update_many()
-        .col_expr(project_deadline::Column::ClosedAt, Expr::value(now))
-        .filter(project_deadline::Column::ProjectId.eq(project_id))
-        .filter(project_deadline::Column::DeadlineKey.eq(deadline))
-        .filter(project_deadline::Column::ClosedAt.is_null())
-        .exec(txn)
-        .await?;
-    Ok(())
-}
-
-/// Queue one mail per recipient; the unique key makes a repeated event queue nothing twice.
+/// One mail per recipient; the unique key makes a repeated event queue nothing twice.
 #[allow(clippy::too_many_arguments)]
-async fn queue_notifications(
-    txn: &DatabaseTransaction,
+async fn notifications<C: ConnectionTrait>(
+    db: &C,
     w: &Workflow,
     p: &project::Model,
     roles: &[&str],
@@ -695,50 +701,58 @@ async fn queue_notifications(
     who: &Principal,
     comment: Option<&str>,
     now: DateTime<Utc>,
-) -> AppResult<usize> {
-    let users = recipients(txn, w, p, roles).await?;
-    if users.is_empty() {
-        return Ok(0);
-    }
+) -> AppResult<Vec<OutboxRow>> {
+    let users = recipients(db, w, p, roles).await?;
     let seq = p.audit_seq + 1;
-    let rows: Vec<outbox::ActiveModel> = users
+    let payload = json!({
+        "definition": w.id(),
+        "project": {"id": p.id, "title": p.title, "year": p.year},
+        "action": action,
+        "actor": {"name": who.name, "login": who.login},
+        "comment": comment,
+        "link": format!("/projects/{}", p.id),
+    })
+    .to_string();
+    Ok(users
         .iter()
-        .map(|u| outbox::ActiveModel {
-            unique_key: Set(format!("event:{}:{}:{}:{}", u.id, p.id, template, seq)),
-            recipient_user_id: Set(Some(u.id)),
-            recipient_email: Set(u.email.clone()),
-            language: Set(u.language.clone()),
-            template: Set(template.to_string()),
-            project_id: Set(Some(p.id)),
-            payload: Set(json!({
-                "definition": w.id(),
-                "project": {"id": p.id, "title": p.title, "year": p.year},
-                "action": action,
-                "actor": {"name": who.name, "login": who.login},
-                "comment": comment,
-                "link": format!("/projects/{}", p.id),
-            })
-            .to_string()),
-            created_at: Set(now),
-            due_at: Set(now),
-            next_attempt_at: Set(now),
-            attempts: Set(0),
-            last_error: Set(None),
-            sent_at: Set(None),
-            dead: Set(false),
+        .map(|u| OutboxRow {
+            unique_key: format!("event:{}:{}:{}:{}", u.id, p.id, template, seq),
+            recipient_user_id: Some(u.id),
+            recipient_email: u.email.clone(),
+            language: u.language.clone(),
+            template: template.to_string(),
+            payload: payload.clone(),
+            due_at: now,
+        })
+        .collect())
+}
+
+/// Start tracking a deadline inside a sea-orm transaction (project creation).
+async fn open_deadline(
+    txn: &DatabaseTransaction,
+    w: &Workflow,
+    p: &project::Model,
+    deadline: &str,
+    due: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let rows: Vec<project_deadline::ActiveModel> = deadline_rows(txn, w, p, deadline, due)
+        .await?
+        .into_iter()
+        .map(|d| project_deadline::ActiveModel {
+            project_id: Set(p.id),
+            deadline_key: Set(d.deadline_key),
+            milestone_id: Set(d.milestone_id),
+            due_at: Set(d.due_at),
+            opened_at: Set(now),
+            closed_at: Set(None),
             ..Default::default()
         })
         .collect();
-    let n = rows.len();
-    outbox::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(outbox::Column::UniqueKey)
-                .do_nothing()
-                .to_owned(),
-        )
+    project_deadline::Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;
-    Ok(n)
+    Ok(())
 }
 
 /// Replace the project's milestones by the plan in its form, keeping progress by position.
@@ -856,8 +870,8 @@ pub(crate) async fn sync_milestones(
 }
 
 /// Gather the inputs of the final score and compute it.
-async fn compute_score(
-    txn: &DatabaseTransaction,
+async fn compute_score<C: ConnectionTrait>(
+    txn: &C,
     w: &Workflow,
     p: &project::Model,
     now: DateTime<Utc>,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{json, Map, Value};
 
 use super::projects::{append_audit, load_for_update, parse_counts, save_if_unchanged};
@@ -38,7 +38,7 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<score_sheet::Model> {
         let now = audit::normalise_time(now);
-        let txn = self.db.write.begin().await?;
+        let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
         let part = w.part(part_id).ok_or_else(|| {
@@ -139,7 +139,7 @@ impl App {
         let now = audit::normalise_time(now);
         // Appraisals do not carry a version; retry when another writer got in between.
         for _ in 0..5 {
-            let txn = self.db.write.begin().await?;
+            let txn = self.db.begin_write().await?;
             let p = load_for_update(&txn, project_id).await?;
             let w = self.workflow_of(&p).await?;
             let part = w

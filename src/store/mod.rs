@@ -1,15 +1,23 @@
 //! The database: connection set-up for SQLite (embedded default) and PostgreSQL, migrations,
 //! and the sea-orm entities. Queries that several use cases share live in `queries`.
 
+pub mod changeset;
 pub mod entity;
 pub mod queries;
+pub mod sqlite_writer;
 
 use std::path::Path;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+
+use changeset::{ApplyError, ChangeSet};
+use sqlite_writer::SqliteWriter;
 
 pub use sea_orm::DbErr as StoreError;
 
@@ -23,6 +31,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/secretary-projects.db?mode
 pub struct Db {
     pub read: DatabaseConnection,
     pub write: DatabaseConnection,
+    /// On a SQLite file: the fast path for change sets (see `sqlite_writer`).
+    writer: Option<SqliteWriter>,
 }
 
 impl Db {
@@ -42,7 +52,15 @@ impl Db {
             }
             let write = Database::connect(sqlite_options(url, 1)).await?;
             let read = Database::connect(sqlite_options(url, 8)).await?;
-            Ok(Db { read, write })
+            let writer = match sqlite_path(url) {
+                Some(path) => Some(SqliteWriter::start(path).map_err(DbErr::Custom)?),
+                None => None,
+            };
+            Ok(Db {
+                read,
+                write,
+                writer,
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut opt = ConnectOptions::new(url);
             opt.max_connections(16)
@@ -53,6 +71,7 @@ impl Db {
             Ok(Db {
                 read: pool.clone(),
                 write: pool,
+                writer: None,
             })
         } else {
             Err(DbErr::Custom(format!(
@@ -70,6 +89,136 @@ impl Db {
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.read.ping().await
     }
+
+    /// Begin a write transaction. On SQLite the write lock is taken at once (as `BEGIN
+    /// IMMEDIATE` would), so that a transaction never fails half-way because the change-set
+    /// writer committed after it had started reading; it waits its turn instead.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let txn = self.write.begin().await?;
+        if self.backend() == DbBackend::Sqlite {
+            txn.execute_unprepared("UPDATE projects SET id = id WHERE 0")
+                .await?;
+        }
+        Ok(txn)
+    }
+
+    /// Apply a change set atomically, if the project still has the expected version.
+    pub async fn apply(&self, cs: ChangeSet) -> Result<(), ApplyError> {
+        match &self.writer {
+            Some(w) => w.apply(cs).await,
+            None => apply_with_orm(self, cs).await,
+        }
+    }
+}
+
+async fn apply_with_orm(db: &Db, cs: ChangeSet) -> Result<(), ApplyError> {
+    use entity::{audit_event, outbox, project, project_deadline};
+    use sea_orm::sea_query::{Expr, OnConflict};
+    let store = |e: DbErr| ApplyError::Store(e.to_string());
+    let txn = db.begin_write().await.map_err(store)?;
+    let p = &cs.project;
+    let res = project::Entity::update_many()
+        .set(project::ActiveModel {
+            stage: Set(p.stage.clone()),
+            version: Set(p.version),
+            stage_entered_at: Set(p.stage_entered_at),
+            updated_at: Set(p.updated_at),
+            audit_seq: Set(p.audit_seq),
+            audit_head: Set(p.audit_head.clone()),
+            final_score: Set(p.final_score),
+            grade: Set(p.grade.clone()),
+            score_detail: Set(p.score_detail.clone()),
+            ..Default::default()
+        })
+        .filter(project::Column::Id.eq(cs.project_id))
+        .filter(project::Column::Version.eq(cs.expected_version))
+        .exec(&txn)
+        .await
+        .map_err(store)?;
+    if res.rows_affected == 0 {
+        let current = project::Entity::find_by_id(cs.project_id)
+            .one(&txn)
+            .await
+            .map_err(store)?
+            .map(|p| p.version)
+            .unwrap_or(cs.expected_version);
+        return Err(ApplyError::Conflict { current });
+    }
+    let a = &cs.audit;
+    audit_event::ActiveModel {
+        project_id: Set(cs.project_id),
+        seq: Set(a.seq),
+        at: Set(a.at),
+        actor_user_id: Set(a.actor_user_id),
+        action: Set(a.action.clone()),
+        comment: Set(a.comment.clone()),
+        from_stage: Set(a.from_stage.clone()),
+        to_stage: Set(a.to_stage.clone()),
+        data: Set(a.data.clone()),
+        prev_hash: Set(a.prev_hash.clone()),
+        hash: Set(a.hash.clone()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(store)?;
+    if !cs.close_deadlines.is_empty() {
+        project_deadline::Entity::update_many()
+            .col_expr(project_deadline::Column::ClosedAt, Expr::value(cs.at))
+            .filter(project_deadline::Column::ProjectId.eq(cs.project_id))
+            .filter(project_deadline::Column::DeadlineKey.is_in(cs.close_deadlines.clone()))
+            .filter(project_deadline::Column::ClosedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(store)?;
+    }
+    if !cs.open_deadlines.is_empty() {
+        let rows = cs
+            .open_deadlines
+            .iter()
+            .map(|d| project_deadline::ActiveModel {
+                project_id: Set(cs.project_id),
+                deadline_key: Set(d.deadline_key.clone()),
+                milestone_id: Set(d.milestone_id),
+                due_at: Set(d.due_at),
+                opened_at: Set(cs.at),
+                closed_at: Set(None),
+                ..Default::default()
+            });
+        project_deadline::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(store)?;
+    }
+    if !cs.outbox.is_empty() {
+        let rows = cs.outbox.iter().map(|o| outbox::ActiveModel {
+            unique_key: Set(o.unique_key.clone()),
+            recipient_user_id: Set(o.recipient_user_id),
+            recipient_email: Set(o.recipient_email.clone()),
+            language: Set(o.language.clone()),
+            template: Set(o.template.clone()),
+            project_id: Set(Some(cs.project_id)),
+            payload: Set(o.payload.clone()),
+            created_at: Set(cs.at),
+            due_at: Set(o.due_at),
+            next_attempt_at: Set(o.due_at),
+            attempts: Set(0),
+            last_error: Set(None),
+            sent_at: Set(None),
+            dead: Set(false),
+            ..Default::default()
+        });
+        outbox::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(outbox::Column::UniqueKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .map_err(store)?;
+    }
+    txn.commit().await.map_err(store)
 }
 
 fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {

@@ -13,16 +13,17 @@ use serde_json::{json, Map, Value};
 use super::audit::{self, NewEvent};
 use super::{App, AppError, AppResult, Principal};
 use crate::scoring;
+use crate::store::action_inputs::action_inputs;
 use crate::store::changeset::{ApplyError, ChangeSet, DeadlineRow, OutboxRow, ProjectChanges};
 use crate::store::entity::{
     appraisal, audit_event, milestone, organisation, project, project_deadline, score_sheet, user,
 };
-use crate::store::queries::recipients;
+use crate::store::queries::eligible;
 use crate::workflow::engine::{self, Facts, PlannedEffect, Request};
 use crate::workflow::form::{
     check_form, milestone_plans, FieldProblem, FieldProblemKind, MilestonePlan,
 };
-use crate::workflow::model::{FieldType, Guard};
+use crate::workflow::model::FieldType;
 use crate::workflow::units::end_of_day;
 use crate::workflow::Workflow;
 
@@ -460,7 +461,13 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<ActionDone> {
         let now = audit::normalise_time(now);
-        let p = self.project(id).await?;
+        let inputs = action_inputs(&self.db, id)
+            .await?
+            .ok_or(AppError::NotFound {
+                what: "project",
+                id: id.to_string(),
+            })?;
+        let p = &inputs.project;
         let expected = input.expected_version.unwrap_or(p.version);
         if expected != p.version {
             return Err(AppError::Conflict {
@@ -468,19 +475,10 @@ impl App {
                 current: p.version,
             });
         }
-        let w = self.workflow_of(&p).await?;
-        let form = parse_form(&p)?;
-        let counts = parse_counts(&p);
-        let needs_dues = w.transition(&input.action).is_some_and(|t| {
-            t.guards
-                .iter()
-                .any(|g| matches!(g.get(), Guard::BeforeDeadline(_)))
-        });
-        let dues = if needs_dues {
-            open_deadline_dues(&self.db.read, id).await?
-        } else {
-            Vec::new()
-        };
+        let w = self.workflow_of(p).await?;
+        let form = parse_form(p)?;
+        let counts = parse_counts(p);
+        let dues = &inputs.open_deadlines;
         let facts = Facts {
             stage: &p.stage,
             year: p.year,
@@ -489,14 +487,14 @@ impl App {
             milestones_done: p.milestones_done.max(0) as u32,
             appraisals: p.appraisal_count.max(0) as u32,
             score_counts: &counts,
-            deadline_dues: &dues,
+            deadline_dues: dues,
         };
         let request = Request {
             action: &input.action,
             comment: input.comment.as_deref(),
             now,
         };
-        let outcome = engine::decide(&w, &facts, &who.actor(&w, &p), &request)?;
+        let outcome = engine::decide(&w, &facts, &who.actor(&w, p), &request)?;
 
         let mut changes = ProjectChanges {
             stage: outcome.to.to_string(),
@@ -521,18 +519,17 @@ impl App {
         for effect in &outcome.effects {
             match effect {
                 PlannedEffect::Notify { roles, template } => {
+                    let people = eligible(&w, p, inputs.people.clone(), roles);
                     let rows = notifications(
-                        &self.db.read,
                         &w,
-                        &p,
-                        roles,
+                        p,
+                        &people,
                         template,
                         &input.action,
                         who,
                         input.comment.as_deref(),
                         now,
-                    )
-                    .await?;
+                    );
                     effect_log.push(json!({"notify": template, "recipients": rows.len()}));
                     outbox_rows.extend(rows);
                 }
@@ -540,7 +537,7 @@ impl App {
                     // Re-opening replaces an open one (e.g. a second round of corrections).
                     close.push(deadline.to_string());
                     open.retain(|d| d.deadline_key != *deadline);
-                    open.extend(deadline_rows(&self.db.read, &w, &p, deadline, *due).await?);
+                    open.extend(deadline_rows(&w, &inputs.open_milestones, deadline, *due));
                     effect_log.push(json!({"open_deadline": deadline, "due": due}));
                 }
                 PlannedEffect::CloseDeadline { deadline } => {
@@ -549,7 +546,7 @@ impl App {
                     effect_log.push(json!({"close_deadline": deadline}));
                 }
                 PlannedEffect::ComputeScore => {
-                    let e = compute_score(&self.db.read, &w, &p, now).await?;
+                    let e = compute_score(&self.db.read, &w, p, now).await?;
                     changes.final_score = Some(e.final_score);
                     changes.grade = e.grade.clone();
                     changes.score_detail = Some(serde_json::to_string(&e).unwrap_or_default());
@@ -601,7 +598,7 @@ impl App {
             final_score: changes.final_score,
             grade: changes.grade,
             score_detail: changes.score_detail,
-            ..p
+            ..inputs.project
         };
         Ok(ActionDone {
             project: ProjectView::from(&after),
@@ -653,13 +650,12 @@ async fn open_deadline_dues<C: ConnectionTrait>(
 }
 
 /// The rows that start tracking a deadline: one per open milestone for per-milestone deadlines.
-async fn deadline_rows<C: ConnectionTrait>(
-    db: &C,
+fn deadline_rows(
     w: &Workflow,
-    p: &project::Model,
+    open_milestones: &[milestone::Model],
     deadline: &str,
     due: Option<DateTime<Utc>>,
-) -> AppResult<Vec<DeadlineRow>> {
+) -> Vec<DeadlineRow> {
     let per_milestone = w.deadline_index.get(deadline).is_some_and(|i| {
         matches!(
             w.deadlines[*i].due,
@@ -668,12 +664,7 @@ async fn deadline_rows<C: ConnectionTrait>(
     });
     let mut rows = Vec::new();
     if per_milestone {
-        let milestones = milestone::Entity::find()
-            .filter(milestone::Column::ProjectId.eq(p.id))
-            .filter(milestone::Column::DoneAt.is_null())
-            .all(db)
-            .await?;
-        rows.extend(milestones.into_iter().map(|m| DeadlineRow {
+        rows.extend(open_milestones.iter().map(|m| DeadlineRow {
             deadline_key: deadline.to_string(),
             milestone_id: Some(m.id),
             due_at: end_of_day(m.due_date, w.timezone),
@@ -686,23 +677,21 @@ async fn deadline_rows<C: ConnectionTrait>(
             due_at: due,
         });
     }
-    Ok(rows)
+    rows
 }
 
 /// One mail per recipient; the unique key makes a repeated event queue nothing twice.
 #[allow(clippy::too_many_arguments)]
-async fn notifications<C: ConnectionTrait>(
-    db: &C,
+fn notifications(
     w: &Workflow,
     p: &project::Model,
-    roles: &[&str],
+    users: &[user::Model],
     template: &str,
     action: &str,
     who: &Principal,
     comment: Option<&str>,
     now: DateTime<Utc>,
-) -> AppResult<Vec<OutboxRow>> {
-    let users = recipients(db, w, p, roles).await?;
+) -> Vec<OutboxRow> {
     let seq = p.audit_seq + 1;
     let payload = json!({
         "definition": w.id(),
@@ -713,7 +702,7 @@ async fn notifications<C: ConnectionTrait>(
         "link": format!("/projects/{}", p.id),
     })
     .to_string();
-    Ok(users
+    users
         .iter()
         .map(|u| OutboxRow {
             unique_key: format!("event:{}:{}:{}:{}", u.id, p.id, template, seq),
@@ -724,7 +713,7 @@ async fn notifications<C: ConnectionTrait>(
             payload: payload.clone(),
             due_at: now,
         })
-        .collect())
+        .collect()
 }
 
 /// Start tracking a deadline inside a sea-orm transaction (project creation).
@@ -736,19 +725,24 @@ async fn open_deadline(
     due: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let rows: Vec<project_deadline::ActiveModel> = deadline_rows(txn, w, p, deadline, due)
-        .await?
-        .into_iter()
-        .map(|d| project_deadline::ActiveModel {
-            project_id: Set(p.id),
-            deadline_key: Set(d.deadline_key),
-            milestone_id: Set(d.milestone_id),
-            due_at: Set(d.due_at),
-            opened_at: Set(now),
-            closed_at: Set(None),
-            ..Default::default()
-        })
-        .collect();
+    let open_milestones = milestone::Entity::find()
+        .filter(milestone::Column::ProjectId.eq(p.id))
+        .filter(milestone::Column::DoneAt.is_null())
+        .all(txn)
+        .await?;
+    let rows: Vec<project_deadline::ActiveModel> =
+        deadline_rows(w, &open_milestones, deadline, due)
+            .into_iter()
+            .map(|d| project_deadline::ActiveModel {
+                project_id: Set(p.id),
+                deadline_key: Set(d.deadline_key),
+                milestone_id: Set(d.milestone_id),
+                due_at: Set(d.due_at),
+                opened_at: Set(now),
+                closed_at: Set(None),
+                ..Default::default()
+            })
+            .collect();
     project_deadline::Entity::insert_many(rows)
         .exec_without_returning(txn)
         .await?;

@@ -1,6 +1,7 @@
 //! The database: connection set-up for SQLite (embedded default) and PostgreSQL, migrations,
 //! and the sea-orm entities. Queries that several use cases share live in `queries`.
 
+pub mod action_inputs;
 pub mod changeset;
 pub mod entity;
 pub mod queries;
@@ -33,6 +34,8 @@ pub struct Db {
     pub write: DatabaseConnection,
     /// On a SQLite file: the fast path for change sets (see `sqlite_writer`).
     writer: Option<SqliteWriter>,
+    /// On a SQLite file: the fast path for an action's reads (see `action_inputs`).
+    readers: Option<action_inputs::SqliteReaders>,
 }
 
 impl Db {
@@ -52,14 +55,18 @@ impl Db {
             }
             let write = Database::connect(sqlite_options(url, 1)).await?;
             let read = Database::connect(sqlite_options(url, 8)).await?;
-            let writer = match sqlite_path(url) {
-                Some(path) => Some(SqliteWriter::start(path).map_err(DbErr::Custom)?),
-                None => None,
+            let (writer, readers) = match sqlite_path(url) {
+                Some(path) => (
+                    Some(SqliteWriter::start(path).map_err(DbErr::Custom)?),
+                    Some(action_inputs::SqliteReaders::new(path)),
+                ),
+                None => (None, None),
             };
             Ok(Db {
                 read,
                 write,
                 writer,
+                readers,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut opt = ConnectOptions::new(url);
@@ -72,6 +79,7 @@ impl Db {
                 read: pool.clone(),
                 write: pool,
                 writer: None,
+                readers: None,
             })
         } else {
             Err(DbErr::Custom(format!(
@@ -223,8 +231,10 @@ async fn apply_with_orm(db: &Db, cs: ChangeSet) -> Result<(), ApplyError> {
 
 fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
     let mut opt = ConnectOptions::new(url);
+    // Pinging every connection before handing it out doubles the cost of a query on SQLite.
     opt.max_connections(connections)
-        .min_connections(1)
+        .min_connections(connections)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {

@@ -11,6 +11,21 @@ pub fn user_roles(u: &user::Model) -> impl Iterator<Item = &str> {
     u.roles.split(',').map(str::trim).filter(|r| !r.is_empty())
 }
 
+/// Active users of the project's organisation and of its district: everyone a notification
+/// about the project can reach.
+pub async fn project_people<C: ConnectionTrait>(
+    db: &C,
+    p: &project::Model,
+) -> Result<Vec<user::Model>, DbErr> {
+    let mut orgs = vec![p.organisation_id];
+    orgs.extend(p.district_id);
+    user::Entity::find()
+        .filter(user::Column::OrganisationId.is_in(orgs))
+        .filter(user::Column::Active.eq(true))
+        .all(db)
+        .await
+}
+
 /// Active users who hold one of `roles` for `p`: organisation-scoped roles in the project's
 /// own organisation, district-scoped roles in its district.
 pub async fn recipients<C: ConnectionTrait>(
@@ -19,14 +34,17 @@ pub async fn recipients<C: ConnectionTrait>(
     p: &project::Model,
     roles: &[&str],
 ) -> Result<Vec<user::Model>, DbErr> {
-    let mut orgs = vec![p.organisation_id];
-    orgs.extend(p.district_id);
-    let users = user::Entity::find()
-        .filter(user::Column::OrganisationId.is_in(orgs))
-        .filter(user::Column::Active.eq(true))
-        .all(db)
-        .await?;
-    Ok(users
+    Ok(eligible(w, p, project_people(db, p).await?, roles))
+}
+
+/// Those of `people` who hold one of `roles` for `p`, in the role's scope.
+pub fn eligible(
+    w: &Workflow,
+    p: &project::Model,
+    people: Vec<user::Model>,
+    roles: &[&str],
+) -> Vec<user::Model> {
+    people
         .into_iter()
         .filter(|u| {
             user_roles(u).any(|r| {
@@ -40,5 +58,5 @@ pub async fn recipients<C: ConnectionTrait>(
                         })
             })
         })
-        .collect())
+        .collect()
 }

@@ -309,7 +309,7 @@ fn persisted(c: &mut Criterion) {
             db.write.execute_unprepared("DELETE FROM bench_counter").await.unwrap();
             db.write.execute_unprepared("INSERT INTO bench_counter (id, n) VALUES (1, 0)").await.unwrap();
         });
-        for workers in [1usize, 8] {
+        for workers in [1usize, 8, 64] {
             g.bench_with_input(
                 BenchmarkId::new(format!("{name}/action"), workers),
                 &workers,
@@ -321,8 +321,14 @@ fn persisted(c: &mut Criterion) {
                 },
             );
         }
+        if *name == "sqlite" {
+            g.bench_function(
+                BenchmarkId::new("sqlite/raw_update_tx_rusqlite", 1),
+                |bench| bench.iter_custom(|iters| run_raw_rusqlite(&sqlite_file, iters)),
+            );
+        }
         g.bench_function(
-            BenchmarkId::new(format!("{name}/raw_update_tx"), 1),
+            BenchmarkId::new(format!("{name}/raw_update_tx_sea_orm"), 1),
             |bench| {
                 bench.to_async(&rt).iter_custom(|iters| {
                     let b = b.clone();

@@ -382,19 +382,26 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        for (name, col) in [
-            ("idx_deadlines_project", ProjectDeadlines::ProjectId),
-            ("idx_deadlines_due", ProjectDeadlines::DueAt),
-        ] {
-            m.create_index(
-                Index::create()
-                    .name(name)
-                    .table(ProjectDeadlines::Table)
-                    .col(col)
-                    .to_owned(),
-            )
-            .await?;
-        }
+        // Open deadlines of a project are found by (project, closed_at IS NULL) on every
+        // action; the history of closed ones must not slow that down.
+        m.create_index(
+            Index::create()
+                .name("idx_deadlines_project_open")
+                .table(ProjectDeadlines::Table)
+                .col(ProjectDeadlines::ProjectId)
+                .col(ProjectDeadlines::ClosedAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_deadlines_due")
+                .table(ProjectDeadlines::Table)
+                .col(ProjectDeadlines::ClosedAt)
+                .col(ProjectDeadlines::DueAt)
+                .to_owned(),
+        )
+        .await?;
 
         m.create_table(
             Table::create()

@@ -150,6 +150,20 @@ pub async fn demo(url: Option<String>, workflows: PathBuf, at: Option<String>) -
         Ok(a) => a,
         Err(c) => return c,
     };
+    match crate::demo::is_empty(&app).await {
+        Ok(true) => {}
+        Ok(false) => {
+            println!("The database already holds data; the demo district was not loaded again.");
+            println!(
+                "Start from scratch by removing ./data/ (or pointing DATABASE_URL elsewhere)."
+            );
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("cannot read the database: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let versions = app.registry.all_current();
     let Some(version) = versions
         .iter()

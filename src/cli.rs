@@ -236,3 +236,162 @@ pub async fn audit_verify(url: Option<String>) -> ExitCode {
         }
     }
 }
+
+/// A password from SP_PASSWORD, or the first line of standard input.
+fn read_password() -> Result<String, ExitCode> {
+    if let Ok(p) = std::env::var("SP_PASSWORD") {
+        return Ok(p);
+    }
+    eprint!("password: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        eprintln!("cannot read the password: {e}");
+        ExitCode::FAILURE
+    })?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub async fn user_add(url: Option<String>, mut new: crate::app::accounts::NewUser) -> ExitCode {
+    let db = match open(url).await {
+        Ok(db) => db,
+        Err(c) => return c,
+    };
+    new.password = match read_password() {
+        Ok(p) => Some(p),
+        Err(c) => return c,
+    };
+    let app = crate::app::App::new(db);
+    match app.add_user(new, chrono::Utc::now()).await {
+        Ok(u) => {
+            println!("added user {} (id {})", u.login, u.id);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("user not added: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn user_passwd(url: Option<String>, login: String) -> ExitCode {
+    let db = match open(url).await {
+        Ok(db) => db,
+        Err(c) => return c,
+    };
+    let password = match read_password() {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    match crate::app::App::new(db)
+        .set_password(&login, &password, chrono::Utc::now())
+        .await
+    {
+        Ok(()) => {
+            println!("password of {login} changed; their sessions are ended");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("password not changed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn user_list(url: Option<String>) -> ExitCode {
+    let db = match open(url).await {
+        Ok(db) => db,
+        Err(c) => return c,
+    };
+    match crate::app::App::new(db).users().await {
+        Ok(users) => {
+            println!(
+                "{:<16} {:<12} {:<6} {:<20} email",
+                "login", "name", "org", "roles"
+            );
+            for u in users {
+                println!(
+                    "{:<16} {:<12} {:<6} {:<20} {}",
+                    u.login, u.name, u.organisation_id, u.roles, u.email
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cannot list users: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub async fn serve(url: Option<String>, workflows: PathBuf, bind: String, demo: bool) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
+        )
+        .init();
+    let db = match open(url).await {
+        Ok(db) => db,
+        Err(c) => return c,
+    };
+    let app = match start_app(db, &workflows).await {
+        Ok(a) => a,
+        Err(c) => return c,
+    };
+    if demo {
+        match crate::demo::is_empty(&app).await {
+            Ok(true) => {
+                let versions = app.registry.all_current();
+                if let Some(v) = versions
+                    .iter()
+                    .find(|v| v.workflow.id() == "secretary_project")
+                    .or(versions.first())
+                {
+                    match crate::demo::load_with_password(
+                        &app,
+                        &v.workflow,
+                        chrono::Utc::now(),
+                        Some(crate::demo::DEMO_PASSWORD),
+                    )
+                    .await
+                    {
+                        Ok(summary) => {
+                            print_demo(&summary);
+                            println!(
+                                "Every demo login has the password `{}`.",
+                                crate::demo::DEMO_PASSWORD
+                            );
+                        }
+                        Err(e) => {
+                            eprintln!("demo not loaded: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
+            }
+            Ok(false) => {
+                println!("The database already holds data; the demo was not loaded again.")
+            }
+            Err(e) => {
+                eprintln!("cannot read the database: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let listener = match tokio::net::TcpListener::bind(&bind).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {bind}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(bind);
+    println!("Secretary Projects is listening on http://{addr}  (API: http://{addr}/api/v1, health: http://{addr}/healthz)");
+    match crate::http::serve(app, listener, crate::http::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -93,15 +93,32 @@ impl Cast {
     }
 }
 
-/// Load the demo into an empty database for `workflow`, as of `now`.
+/// The password every demo login gets when the demo is loaded for people to try.
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// Load the demo into an empty database for `workflow`, as of `now`. With `password`, every
+/// demo user can sign in with it.
 pub async fn load(app: &App, w: &Workflow, now: DateTime<Utc>) -> AppResult<DemoSummary> {
+    load_with_password(app, w, now, None).await
+}
+
+pub async fn load_with_password(
+    app: &App,
+    w: &Workflow,
+    now: DateTime<Utc>,
+    password: Option<&str>,
+) -> AppResult<DemoSummary> {
     if !is_empty(app).await? {
         return Err(AppError::Invalid(
             "the database already has data; the demo loads only into an empty one".into(),
         ));
     }
     let year = now.with_timezone(&w.timezone).year();
-    let cast = cast(app, w, now).await?;
+    // One hash for all: the demo users share a password.
+    let hash = password
+        .map(crate::app::accounts::hash_password)
+        .transpose()?;
+    let cast = cast(app, w, now, hash.as_deref()).await?;
     let stages: Vec<&str> = w.definition.stages.iter().map(|s| s.id.as_str()).collect();
     let mut made = 0;
     let mut skipped = Vec::new();
@@ -131,7 +148,7 @@ pub async fn load(app: &App, w: &Workflow, now: DateTime<Utc>) -> AppResult<Demo
     })
 }
 
-async fn cast(app: &App, w: &Workflow, now: DateTime<Utc>) -> AppResult<Cast> {
+async fn cast(app: &App, w: &Workflow, now: DateTime<Utc>, hash: Option<&str>) -> AppResult<Cast> {
     let district = organisation::ActiveModel {
         parent_id: Set(None),
         name: Set("示范区".into()),
@@ -197,6 +214,7 @@ async fn cast(app: &App, w: &Workflow, now: DateTime<Utc>) -> AppResult<Cast> {
                         &login,
                         &name,
                         role.id.as_str(),
+                        hash,
                         now,
                     )
                     .await?;
@@ -217,7 +235,17 @@ async fn cast(app: &App, w: &Workflow, now: DateTime<Utc>) -> AppResult<Cast> {
                         };
                         let login = format!("{}{}{n}", role.id, oi + 1);
                         let name = person(cast.logins.len());
-                        add_user(app, &mut cast, org, &login, &name, role.id.as_str(), now).await?;
+                        add_user(
+                            app,
+                            &mut cast,
+                            org,
+                            &login,
+                            &name,
+                            role.id.as_str(),
+                            hash,
+                            now,
+                        )
+                        .await?;
                     }
                 }
             }
@@ -234,6 +262,7 @@ async fn add_user(
     login: &str,
     name: &str,
     role: &str,
+    hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let u = user::ActiveModel {
@@ -242,7 +271,7 @@ async fn add_user(
         email: Set(format!("{login}@demo.invalid")),
         organisation_id: Set(org.id),
         roles: Set(role.to_string()),
-        password_hash: Set(None),
+        password_hash: Set(hash.map(str::to_string)),
         language: Set("zh".into()),
         active: Set(true),
         created_at: Set(now),

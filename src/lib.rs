@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod demo;
+pub mod http;
 pub mod scoring;
 pub mod store;
 pub mod workflow;

@@ -31,6 +31,20 @@ enum Command {
         #[command(subcommand)]
         command: WorkflowCommand,
     },
+    /// Start the server (JSON API under /api/v1). Applies the schema and loads the definitions.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// On an empty database, load the demo district first (password of every login: demo).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Apply the database schema (the server also does this on start).
     Migrate,
     /// Fill an empty database with a demo district and print the logins.
@@ -44,6 +58,29 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user. The password is read from SP_PASSWORD, or asked for on standard input.
+    Add {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Organisation id (see `user list` for the ids in use).
+        #[arg(long)]
+        organisation: i64,
+        /// Role ids of the workflow, comma separated, e.g. `secretary` or `reviewer,admin`.
+        #[arg(long)]
+        roles: String,
+    },
+    /// Set a user's password (SP_PASSWORD or standard input) and end their sessions.
+    Passwd { login: String },
+    /// List users.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -87,6 +124,32 @@ fn main() -> ExitCode {
     };
     match args.command {
         Command::Migrate => run(Box::pin(cli::migrate(db))),
+        Command::Serve { bind, demo } => run(Box::pin(cli::serve(db, args.workflows, bind, demo))),
+        Command::User { command } => match command {
+            UserCommand::Add {
+                login,
+                name,
+                email,
+                organisation,
+                roles,
+            } => run(Box::pin(cli::user_add(
+                db,
+                secretary_projects::app::accounts::NewUser {
+                    login,
+                    name,
+                    email,
+                    organisation_id: organisation,
+                    roles: roles
+                        .split(',')
+                        .map(|r| r.trim().to_string())
+                        .filter(|r| !r.is_empty())
+                        .collect(),
+                    password: None,
+                },
+            ))),
+            UserCommand::Passwd { login } => run(Box::pin(cli::user_passwd(db, login))),
+            UserCommand::List => run(Box::pin(cli::user_list(db))),
+        },
         Command::Demo { at } => run(Box::pin(cli::demo(db, args.workflows, at))),
         Command::Audit {
             command: AuditCommand::Verify,

@@ -5,6 +5,9 @@ use crate::workflow::form::FieldProblem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// No valid session, or a wrong login or password.
+    #[error("not signed in, or wrong login or password")]
+    Unauthorized,
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
     /// Someone else changed the project since the caller read it.

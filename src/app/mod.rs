@@ -2,6 +2,7 @@
 //! load -> decide (workflow engine, scoring) -> write state + audit event + outbox rows, or
 //! write nothing.
 
+pub mod accounts;
 pub mod audit;
 pub mod error;
 pub mod milestones;

@@ -108,6 +108,8 @@ impl From<&project::Model> for ProjectView {
 pub struct ListFilter {
     pub year: Option<i32>,
     pub organisation_id: Option<i64>,
+    /// Only projects of this district's subdistricts.
+    pub district_id: Option<i64>,
     pub stage: Option<String>,
     pub offset: u64,
     pub limit: u64,
@@ -231,6 +233,9 @@ impl App {
         if let Some(o) = f.organisation_id {
             q = q.filter(project::Column::OrganisationId.eq(o));
         }
+        if let Some(d) = f.district_id {
+            q = q.filter(project::Column::DistrictId.eq(d));
+        }
         if let Some(s) = &f.stage {
             q = q.filter(project::Column::Stage.eq(s.as_str()));
         }
@@ -242,6 +247,14 @@ impl App {
             .all(&self.db.read)
             .await?;
         Ok((total, rows))
+    }
+
+    /// Whether an organisation is a district (has no parent above it).
+    pub async fn is_district_org(&self, id: i64) -> AppResult<bool> {
+        Ok(organisation::Entity::find_by_id(id)
+            .one(&self.db.read)
+            .await?
+            .is_some_and(|o| o.parent_id.is_none()))
     }
 
     /// The workflow version a project runs on.

@@ -9,4 +9,5 @@ pub mod outbox;
 pub mod project;
 pub mod project_deadline;
 pub mod score_sheet;
+pub mod session;
 pub mod user;

@@ -1,0 +1,226 @@
+//! Accounts and sessions: argon2 password hashes, random session tokens stored as SHA-256.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sha2::{Digest, Sha256};
+
+use super::{App, AppError, AppResult, Principal};
+use crate::store::entity::{organisation, session, user};
+
+/// How long a session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+pub fn hash_password(password: &str) -> AppResult<String> {
+    if password.chars().count() < 4 || password.len() > 256 {
+        return Err(AppError::Invalid(
+            "a password has 4 to 256 characters".into(),
+        ));
+    }
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| AppError::Invalid(format!("cannot make a salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Invalid(format!("cannot hash the password: {e}")))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new session: the token to hand to the client, once.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: Principal,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub login: String,
+    pub name: String,
+    pub email: String,
+    pub organisation_id: i64,
+    pub roles: Vec<String>,
+    pub password: Option<String>,
+}
+
+impl App {
+    /// Check a login and password; on success open a session.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<NewSession> {
+        let found = user::Entity::find()
+            .filter(user::Column::Login.eq(login.trim()))
+            .one(&self.db.read)
+            .await?;
+        let ok = match &found {
+            Some(u) if u.active => u
+                .password_hash
+                .as_deref()
+                .is_some_and(|h| verify_password(password, h)),
+            _ => {
+                // Spend the same time as a real check, so that timing does not tell which
+                // logins exist.
+                let _ = verify_password(password, &DUMMY_HASH);
+                false
+            }
+        };
+        let Some(u) = found.filter(|_| ok) else {
+            return Err(AppError::Unauthorized);
+        };
+        let token = hex::encode(rand::random::<[u8; 32]>());
+        let expires_at = now + Duration::hours(SESSION_HOURS);
+        session::ActiveModel {
+            token_hash: Set(token_hash(&token)),
+            user_id: Set(u.id),
+            created_at: Set(now),
+            expires_at: Set(expires_at),
+            revoked_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.db.write)
+        .await?;
+        Ok(NewSession {
+            token,
+            expires_at,
+            user: Principal::from(&u),
+        })
+    }
+
+    /// The user of a live session token.
+    pub async fn session_user(&self, token: &str, now: DateTime<Utc>) -> AppResult<Principal> {
+        let s = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(token_hash(token)))
+            .one(&self.db.read)
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if s.revoked_at.is_some() || s.expires_at <= now {
+            return Err(AppError::Unauthorized);
+        }
+        let u = user::Entity::find_by_id(s.user_id)
+            .one(&self.db.read)
+            .await?
+            .filter(|u| u.active)
+            .ok_or(AppError::Unauthorized)?;
+        Ok(Principal::from(&u))
+    }
+
+    /// End a session (idempotent).
+    pub async fn logout(&self, token: &str, now: DateTime<Utc>) -> AppResult<()> {
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .filter(session::Column::TokenHash.eq(token_hash(token)))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&self.db.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn add_user(&self, new: NewUser, now: DateTime<Utc>) -> AppResult<user::Model> {
+        let login = new.login.trim().to_string();
+        if login.is_empty()
+            || login.len() > 64
+            || !login
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(AppError::Invalid(
+                "a login has 1 to 64 letters, digits, `.`, `_` or `-`".into(),
+            ));
+        }
+        if !new.email.contains('@') {
+            return Err(AppError::Invalid(format!(
+                "`{}` is not an e-mail address",
+                new.email
+            )));
+        }
+        organisation::Entity::find_by_id(new.organisation_id)
+            .one(&self.db.read)
+            .await?
+            .ok_or(AppError::NotFound {
+                what: "organisation",
+                id: new.organisation_id.to_string(),
+            })?;
+        if user::Entity::find()
+            .filter(user::Column::Login.eq(&login))
+            .one(&self.db.read)
+            .await?
+            .is_some()
+        {
+            return Err(AppError::Invalid(format!("the login `{login}` is taken")));
+        }
+        let hash = new.password.as_deref().map(hash_password).transpose()?;
+        Ok(user::ActiveModel {
+            login: Set(login),
+            name: Set(new.name),
+            email: Set(new.email),
+            organisation_id: Set(new.organisation_id),
+            roles: Set(new.roles.join(",")),
+            password_hash: Set(hash),
+            language: Set("zh".into()),
+            active: Set(true),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&self.db.write)
+        .await?)
+    }
+
+    /// Set a user's password and end their sessions.
+    pub async fn set_password(
+        &self,
+        login: &str,
+        password: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<()> {
+        let u = user::Entity::find()
+            .filter(user::Column::Login.eq(login))
+            .one(&self.db.read)
+            .await?
+            .ok_or(AppError::NotFound {
+                what: "user",
+                id: login.to_string(),
+            })?;
+        let hash = hash_password(password)?;
+        let mut a: user::ActiveModel = u.clone().into();
+        a.password_hash = Set(Some(hash));
+        a.update(&self.db.write).await?;
+        session::Entity::update_many()
+            .col_expr(session::Column::RevokedAt, Expr::value(now))
+            .filter(session::Column::UserId.eq(u.id))
+            .filter(session::Column::RevokedAt.is_null())
+            .exec(&self.db.write)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn users(&self) -> AppResult<Vec<user::Model>> {
+        Ok(user::Entity::find()
+            .order_by_asc(user::Column::Login)
+            .all(&self.db.read)
+            .await?)
+    }
+}
+
+/// A real argon2 hash of a random string, checked against when a login does not exist.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default()
+});

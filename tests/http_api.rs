@@ -1,0 +1,496 @@
+//! The JSON API through a real server on 127.0.0.1:0, spoken to over TCP.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{env, world};
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use secretary_projects::app::accounts::hash_password;
+use secretary_projects::store::entity::user;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Reply {
+    status: u16,
+    headers: String,
+    body: Value,
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        if !extra
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req.push_str("Content-Type: application/json\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{b}", b.len()));
+    } else {
+        req.push_str("\r\n");
+    }
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    // Bodies may be chunked; take the JSON between the first `{` and the last `}`.
+    let body = match (rest.find('{'), rest.rfind('}')) {
+        (Some(a), Some(b)) if b >= a => serde_json::from_str(&rest[a..=b]).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    Reply {
+        status,
+        headers: head.to_ascii_lowercase(),
+        body,
+    }
+}
+
+async fn login(addr: SocketAddr, who: &str) -> String {
+    let r = call(
+        addr,
+        "POST",
+        "/api/v1/login",
+        None,
+        &[],
+        Some(&json!({"login": who, "password": "secret1"}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{who}: {}", r.body);
+    assert!(
+        r.headers.contains("set-cookie: sp_session=") && r.headers.contains("httponly"),
+        "{}",
+        r.headers
+    );
+    r.body["token"].as_str().unwrap().to_string()
+}
+
+fn application(theme: &str) -> Value {
+    json!({
+        "title": "停车难", "theme": theme, "problem": "p", "feasibility": "f", "goals": "g",
+        "measures": "m", "schedule": "s", "team": [{"user": "secretary1"}],
+        "milestones": [{"title": "a", "owner": "member1", "due": "2026-06-30"}]
+    })
+}
+
+#[tokio::test]
+async fn the_api_end_to_end() {
+    let t = env().await;
+    let w = world(
+        &t.app,
+        2,
+        &[
+            ("admin", "admin", 0),
+            ("reviewer1", "reviewer", 0),
+            ("secretary1", "secretary", 1),
+            ("member1", "member", 1),
+            ("secretary2", "secretary", 2),
+        ],
+    )
+    .await;
+    let hash = hash_password("secret1").unwrap();
+    for u in user::Entity::find().all(&t.app.db.read).await.unwrap() {
+        let mut a: user::ActiveModel = u.into();
+        a.password_hash = Set(Some(hash.clone()));
+        a.update(&t.app.db.write).await.unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(secretary_projects::http::serve(
+        t.app.clone(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    // Health, unknown paths, no session.
+    assert_eq!(
+        call(addr, "GET", "/healthz", None, &[], None).await.status,
+        200
+    );
+    let r = call(addr, "GET", "/nope", None, &[], None).await;
+    assert_eq!(r.status, 404);
+    assert!(r.headers.contains("application/problem+json"));
+    let r = call(addr, "GET", "/api/v1/me", None, &[], None).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.body["type"],
+        "urn:secretary-projects:problem:unauthorized"
+    );
+    assert!(r.headers.contains("x-request-id"), "{}", r.headers);
+
+    // Wrong password, in English when asked.
+    let r = call(
+        addr,
+        "POST",
+        "/api/v1/login",
+        None,
+        &[("Accept-Language", "en-US,en;q=0.9")],
+        Some(r#"{"login":"secretary1","password":"wrong"}"#),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body["title"], "Not signed in, or wrong login or password");
+    // Bad bodies.
+    let r = call(addr, "POST", "/api/v1/login", None, &[], Some("{not json")).await;
+    assert_eq!(
+        (r.status, r.body["type"].as_str()),
+        (400, Some("urn:secretary-projects:problem:bad_json"))
+    );
+    let r = call(
+        addr,
+        "POST",
+        "/api/v1/login",
+        None,
+        &[],
+        Some(r#"{"login":"x","password":"y","extra":1}"#),
+    )
+    .await;
+    assert_eq!(r.status, 422, "unknown fields are refused: {}", r.body);
+    let r = call(
+        addr,
+        "POST",
+        "/api/v1/login",
+        None,
+        &[("Content-Type", "text/plain")],
+        Some("hi"),
+    )
+    .await;
+    assert_eq!(r.status, 415);
+
+    let sec = login(addr, "secretary1").await;
+    let rev = login(addr, "reviewer1").await;
+    let sec2 = login(addr, "secretary2").await;
+    let r = call(addr, "GET", "/api/v1/me", Some(&sec), &[], None).await;
+    assert_eq!(
+        (r.status, r.body["login"].as_str()),
+        (200, Some("secretary1"))
+    );
+
+    let defs = call(addr, "GET", "/api/v1/definitions", Some(&sec), &[], None).await;
+    assert_eq!(defs.status, 200);
+    let theme = {
+        let wf = t
+            .app
+            .registry
+            .current("secretary_project")
+            .unwrap()
+            .workflow;
+        wf.field("theme").unwrap().options[0].id.to_string()
+    };
+
+    // Create: a reviewer holds no role that drafts; the secretary does.
+    let create = json!({"definition": "secretary_project", "title": "停车难", "year": 2026, "form": application(&theme)}).to_string();
+    let r = call(
+        addr,
+        "POST",
+        "/api/v1/projects",
+        Some(&rev),
+        &[],
+        Some(&create),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = call(
+        addr,
+        "POST",
+        "/api/v1/projects",
+        Some(&sec),
+        &[],
+        Some(&create),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    let path = format!("/api/v1/projects/{id}");
+
+    // Reading: own subdistrict and district yes, another subdistrict no; bad ids are 400.
+    assert_eq!(
+        call(addr, "GET", &path, Some(&sec), &[], None).await.status,
+        200
+    );
+    assert_eq!(
+        call(addr, "GET", &path, Some(&rev), &[], None).await.status,
+        200
+    );
+    assert_eq!(
+        call(addr, "GET", &path, Some(&sec2), &[], None)
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        call(addr, "GET", "/api/v1/projects/abc", Some(&sec), &[], None)
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        call(
+            addr,
+            "GET",
+            "/api/v1/projects/999999",
+            Some(&sec),
+            &[],
+            None
+        )
+        .await
+        .status,
+        404
+    );
+
+    // Lists are scoped.
+    let r = call(
+        addr,
+        "GET",
+        "/api/v1/projects?year=2026",
+        Some(&sec2),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!((r.status, r.body["total"].as_u64()), (200, Some(0)));
+    let r = call(
+        addr,
+        "GET",
+        "/api/v1/projects?year=2026&limit=10",
+        Some(&rev),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.body["total"].as_u64(), Some(1));
+    assert_eq!(
+        call(
+            addr,
+            "GET",
+            "/api/v1/projects?limit=0",
+            Some(&rev),
+            &[],
+            None
+        )
+        .await
+        .status,
+        400
+    );
+    assert_eq!(
+        call(
+            addr,
+            "GET",
+            "/api/v1/projects?year=abc",
+            Some(&rev),
+            &[],
+            None
+        )
+        .await
+        .status,
+        400
+    );
+
+    // Actions: what may I do; stale version 409; approve; a return without comment 422.
+    let r = call(
+        addr,
+        "GET",
+        &format!("{path}/actions"),
+        Some(&sec),
+        &[],
+        None,
+    )
+    .await;
+    assert!(
+        r.body["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "submit" && a["allowed"] == true),
+        "{}",
+        r.body
+    );
+    let r = call(
+        addr,
+        "POST",
+        &format!("{path}/actions"),
+        Some(&sec),
+        &[],
+        Some(r#"{"action":"submit","version":99}"#),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["current_version"], 1);
+    let r = call(
+        addr,
+        "POST",
+        &format!("{path}/actions"),
+        Some(&sec),
+        &[],
+        Some(r#"{"action":"submit","version":1}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["to"], "under_review");
+    let r = call(
+        addr,
+        "POST",
+        &format!("{path}/actions"),
+        Some(&sec2),
+        &[],
+        Some(r#"{"action":"approve","version":2}"#),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = call(
+        addr,
+        "POST",
+        &format!("{path}/actions"),
+        Some(&rev),
+        &[],
+        Some(r#"{"action":"return_for_revision","version":2}"#),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["reasons"][0]["code"], "comment_required");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains("意见"),
+        "Chinese by default: {}",
+        r.body
+    );
+    let r = call(
+        addr,
+        "POST",
+        &format!("{path}/actions"),
+        Some(&rev),
+        &[],
+        Some(r#"{"action":"approve","version":2,"comment":"同意"}"#),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["to"].as_str()),
+        (200, Some("implementation"))
+    );
+
+    // Form edits in implementation; a stale version conflicts; bad values are 422 per field.
+    let r = call(
+        addr,
+        "PATCH",
+        &format!("{path}/form"),
+        Some(&sec),
+        &[],
+        Some(r#"{"version":3,"form":{"progress_summary":"进展顺利"}}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(
+        addr,
+        "PATCH",
+        &format!("{path}/form"),
+        Some(&sec),
+        &[],
+        Some(r#"{"version":3,"form":{"progress_summary":"x"}}"#),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    let r = call(
+        addr,
+        "PATCH",
+        &format!("{path}/form"),
+        Some(&sec),
+        &[],
+        Some(r#"{"version":4,"form":{"nonsense":"x"}}"#),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["fields"][0]["field"].as_str()),
+        (422, Some("nonsense"))
+    );
+
+    // History shows every change, in order.
+    let r = call(
+        addr,
+        "GET",
+        &format!("{path}/history"),
+        Some(&rev),
+        &[],
+        None,
+    )
+    .await;
+    let actions: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["create", "submit", "approve", "edit"]);
+
+    // Oversized bodies are refused.
+    let big = format!(
+        r#"{{"version":4,"form":{{"progress_summary":"{}"}}}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
+    let r = call(
+        addr,
+        "PATCH",
+        &format!("{path}/form"),
+        Some(&sec),
+        &[],
+        Some(&big),
+    )
+    .await;
+    assert_eq!(r.status, 413, "{}", r.body);
+
+    // Logout ends the session.
+    assert_eq!(
+        call(addr, "POST", "/api/v1/logout", Some(&sec), &[], None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        call(addr, "GET", "/api/v1/me", Some(&sec), &[], None)
+            .await
+            .status,
+        401
+    );
+
+    // Login attempts are limited per login.
+    let mut last = 0;
+    for _ in 0..12 {
+        last = call(
+            addr,
+            "POST",
+            "/api/v1/login",
+            None,
+            &[],
+            Some(r#"{"login":"member1","password":"wrong"}"#),
+        )
+        .await
+        .status;
+    }
+    assert_eq!(last, 429);
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+    drop(w);
+}

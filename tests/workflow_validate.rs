@@ -581,6 +581,8 @@ fn apply(text: &str, m: &Mutation) -> String {
             lines.swap(a, b);
             lines.join("\n")
         }
+        // An earlier truncation may have left nothing to replace.
+        Mutation::ReplaceChar(_, _) if text.is_empty() => String::new(),
         Mutation::ReplaceChar(i, c) => {
             let mut chars: Vec<char> = text.chars().collect();
             let k = i.index(chars.len());

@@ -58,32 +58,20 @@ fn hash(
 
 /// The row to insert for event `seq` after `prev_hash`, and its hash (the new chain head).
 pub fn chained(prev_hash: &str, seq: i64, e: NewEvent<'_>) -> (audit_event::ActiveModel, String) {
-    let at = normalise_time(e.at);
-    let data = e.data.to_string();
-    let h = hash(
-        prev_hash,
-        e.project_id,
-        seq,
-        at,
-        e.actor_user_id,
-        e.action,
-        e.comment,
-        e.from_stage,
-        e.to_stage,
-        &data,
-    );
+    let project_id = e.project_id;
+    let (r, h) = chained_row(prev_hash, seq, e);
     let row = audit_event::ActiveModel {
-        project_id: Set(e.project_id),
-        seq: Set(seq),
-        at: Set(at),
-        actor_user_id: Set(e.actor_user_id),
-        action: Set(e.action.to_string()),
-        comment: Set(e.comment.map(str::to_string)),
-        from_stage: Set(e.from_stage.map(str::to_string)),
-        to_stage: Set(e.to_stage.map(str::to_string)),
-        data: Set(data),
-        prev_hash: Set(prev_hash.to_string()),
-        hash: Set(h.clone()),
+        project_id: Set(project_id),
+        seq: Set(r.seq),
+        at: Set(r.at),
+        actor_user_id: Set(r.actor_user_id),
+        action: Set(r.action),
+        comment: Set(r.comment),
+        from_stage: Set(r.from_stage),
+        to_stage: Set(r.to_stage),
+        data: Set(r.data),
+        prev_hash: Set(r.prev_hash),
+        hash: Set(r.hash),
         ..Default::default()
     };
     (row, h)

@@ -125,6 +125,25 @@ pub(crate) fn parse_form(p: &project::Model) -> AppResult<Map<String, Value>> {
     }
 }
 
+/// What the engine needs to know of a project, from its row and parsed columns.
+fn facts_of<'a>(
+    p: &'a project::Model,
+    form: &'a Map<String, Value>,
+    counts: &'a [(String, u32)],
+    dues: &'a [(String, DateTime<Utc>)],
+) -> Facts<'a> {
+    Facts {
+        stage: &p.stage,
+        year: p.year,
+        form,
+        milestones_total: p.milestones_total.max(0) as u32,
+        milestones_done: p.milestones_done.max(0) as u32,
+        appraisals: p.appraisal_count.max(0) as u32,
+        score_counts: counts,
+        deadline_dues: dues,
+    }
+}
+
 pub(crate) fn parse_counts(p: &project::Model) -> Vec<(String, u32)> {
     serde_json::from_str::<BTreeMap<String, u32>>(&p.score_counts)
         .map(|m| m.into_iter().collect())
@@ -492,16 +511,7 @@ impl App {
         let form = parse_form(p)?;
         let counts = parse_counts(p);
         let dues = &inputs.open_deadlines;
-        let facts = Facts {
-            stage: &p.stage,
-            year: p.year,
-            form: &form,
-            milestones_total: p.milestones_total.max(0) as u32,
-            milestones_done: p.milestones_done.max(0) as u32,
-            appraisals: p.appraisal_count.max(0) as u32,
-            score_counts: &counts,
-            deadline_dues: dues,
-        };
+        let facts = facts_of(p, &form, &counts, dues);
         let request = Request {
             action: &input.action,
             comment: input.comment.as_deref(),
@@ -633,16 +643,7 @@ impl App {
         let form = parse_form(&p)?;
         let counts = parse_counts(&p);
         let dues = open_deadline_dues(&self.db.read, id).await?;
-        let facts = Facts {
-            stage: &p.stage,
-            year: p.year,
-            form: &form,
-            milestones_total: p.milestones_total.max(0) as u32,
-            milestones_done: p.milestones_done.max(0) as u32,
-            appraisals: p.appraisal_count.max(0) as u32,
-            score_counts: &counts,
-            deadline_dues: &dues,
-        };
+        let facts = facts_of(&p, &form, &counts, &dues);
         let list = engine::available(&w, &facts, &who.actor(&w, &p), now);
         Ok(serde_json::to_value(list).unwrap_or_default())
     }

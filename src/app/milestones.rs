@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 
-use super::projects::{append_audit, load_for_update, save_if_unchanged};
+use super::projects::{load_for_update, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
 use crate::store::entity::{milestone, project};
 use crate::workflow::engine::Relation;
@@ -74,26 +74,23 @@ impl App {
             .filter(milestone::Column::DoneAt.is_not_null())
             .count(&txn)
             .await? as i32;
-        let (seq, head) = append_audit(
+        let row = project::ActiveModel {
+            milestones_done: Set(done),
+            ..Default::default()
+        };
+        let data = json!({"milestone": m.id, "title": m.title, "percent": {"before": m.percent, "after": percent}});
+        let note = Some(note).filter(|n| !n.is_empty());
+        save_change(
             &txn,
             &p,
+            row,
             Some(who.user_id),
             "progress",
-            Some(note).filter(|n| !n.is_empty()),
-            (Some(&p.stage), Some(&p.stage)),
-            json!({"milestone": m.id, "title": m.title, "percent": {"before": m.percent, "after": percent}}),
+            note,
+            data,
             now,
         )
         .await?;
-        let row = project::ActiveModel {
-            milestones_done: Set(done),
-            version: Set(p.version + 1),
-            audit_seq: Set(seq),
-            audit_head: Set(head),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        save_if_unchanged(&txn, row, p.id, p.version).await?;
         txn.commit().await?;
         Ok(updated)
     }

@@ -224,6 +224,30 @@ pub(crate) async fn append_audit(
     Ok((seq, head))
 }
 
+/// Save a change made within the project's current stage: `row` holds the changed columns;
+/// this appends the audit event, adds the version bump and the new chain head, and writes the
+/// row only if nobody changed the project since `p` was read.
+#[allow(clippy::too_many_arguments)] // the row plus each column of the audit event
+pub(crate) async fn save_change(
+    txn: &DatabaseTransaction,
+    p: &project::Model,
+    mut row: project::ActiveModel,
+    actor: Option<i64>,
+    action: &str,
+    comment: Option<&str>,
+    data: Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let stage = Some(p.stage.as_str());
+    let (seq, head) =
+        append_audit(txn, p, actor, action, comment, (stage, stage), data, now).await?;
+    row.version = Set(p.version + 1);
+    row.audit_seq = Set(seq);
+    row.audit_head = Set(head);
+    row.updated_at = Set(now);
+    save_if_unchanged(txn, row, p.id, p.version).await
+}
+
 impl App {
     pub async fn project(&self, id: i64) -> AppResult<project::Model> {
         project::Entity::find_by_id(id)
@@ -455,30 +479,26 @@ impl App {
         } else {
             None
         };
-        let (seq, head) = append_audit(
-            &txn,
-            &current,
-            Some(who.user_id),
-            "edit",
-            None,
-            (Some(&p.stage), Some(&p.stage)),
-            json!({"before": before, "after": patch}),
-            now,
-        )
-        .await?;
         let mut row = project::ActiveModel {
             form_data: Set(Value::Object(form).to_string()),
-            version: Set(expected_version + 1),
-            audit_seq: Set(seq),
-            audit_head: Set(head),
-            updated_at: Set(now),
             ..Default::default()
         };
         if let Some((total, done)) = counts {
             row.milestones_total = Set(total);
             row.milestones_done = Set(done);
         }
-        save_if_unchanged(&txn, row, id, expected_version).await?;
+        let data = json!({"before": before, "after": patch});
+        save_change(
+            &txn,
+            &current,
+            row,
+            Some(who.user_id),
+            "edit",
+            None,
+            data,
+            now,
+        )
+        .await?;
         txn.commit().await?;
         self.project(id).await
     }

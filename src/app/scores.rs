@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{json, Map, Value};
 
-use super::projects::{append_audit, load_for_update, parse_counts, save_if_unchanged};
+use super::projects::{load_for_update, parse_counts, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
 use crate::scoring;
 use crate::store::entity::{appraisal, project, score_sheet};
@@ -104,26 +104,22 @@ impl App {
         }
         .insert(&txn)
         .await?;
-        let (seq, head) = append_audit(
+        let row = project::ActiveModel {
+            score_counts: Set(bump(parse_counts(&p), part_id)),
+            ..Default::default()
+        };
+        let data = json!({"part": part_id, "criteria": values, "total": total});
+        save_change(
             &txn,
             &p,
+            row,
             Some(who.user_id),
             "score",
             comment,
-            (Some(&p.stage), Some(&p.stage)),
-            json!({"part": part_id, "criteria": values, "total": total}),
+            data,
             now,
         )
         .await?;
-        let row = project::ActiveModel {
-            score_counts: Set(bump(parse_counts(&p), part_id)),
-            version: Set(p.version + 1),
-            audit_seq: Set(seq),
-            audit_head: Set(head),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        save_if_unchanged(&txn, row, p.id, p.version).await?;
         txn.commit().await?;
         Ok(sheet)
     }
@@ -175,27 +171,13 @@ impl App {
             }
             .insert(&txn)
             .await?;
-            let (seq, head) = append_audit(
-                &txn,
-                &p,
-                None,
-                "appraisal",
-                comment,
-                (Some(&p.stage), Some(&p.stage)),
-                json!({"rating": rating}),
-                now,
-            )
-            .await?;
             let update = project::ActiveModel {
                 appraisal_count: Set(p.appraisal_count + 1),
                 score_counts: Set(bump(parse_counts(&p), part.id.as_str())),
-                version: Set(p.version + 1),
-                audit_seq: Set(seq),
-                audit_head: Set(head),
-                updated_at: Set(now),
                 ..Default::default()
             };
-            match save_if_unchanged(&txn, update, p.id, p.version).await {
+            let data = json!({"rating": rating});
+            match save_change(&txn, &p, update, None, "appraisal", comment, data, now).await {
                 Ok(()) => {
                     txn.commit().await?;
                     return Ok(row);

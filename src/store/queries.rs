@@ -26,17 +26,6 @@ pub async fn project_people<C: ConnectionTrait>(
         .await
 }
 
-/// Active users who hold one of `roles` for `p`: organisation-scoped roles in the project's
-/// own organisation, district-scoped roles in its district.
-pub async fn recipients<C: ConnectionTrait>(
-    db: &C,
-    w: &Workflow,
-    p: &project::Model,
-    roles: &[&str],
-) -> Result<Vec<user::Model>, DbErr> {
-    Ok(eligible(w, p, project_people(db, p).await?, roles))
-}
-
 /// Those of `people` who hold one of `roles` for `p`, in the role's scope.
 pub fn eligible(
     w: &Workflow,

@@ -323,7 +323,10 @@ pub async fn user_list(url: Option<String>) -> ExitCode {
     }
 }
 
-pub async fn serve(url: Option<String>, workflows: PathBuf, bind: String, demo: bool) -> ExitCode {
+pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
+    let url = Some(config.database_url.clone());
+    let workflows = config.workflows.clone();
+    let bind = config.bind.clone();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

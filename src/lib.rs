@@ -3,12 +3,16 @@
 //! - [`workflow`]: the definition format, validator and the pure engine.
 //! - [`store`]: the database (SQLite by default, PostgreSQL) through sea-orm.
 //! - [`app`]: use cases, each one transaction around the pure core.
+//! - [`http`]: the JSON API.
+//! - [`config`]: server settings from defaults, a TOML file, the environment and flags.
 //! - [`demo`]: a living demo district.
 
 pub mod app;
 pub mod cli;
+pub mod config;
 pub mod demo;
 pub mod http;
+pub mod metrics;
 pub mod scoring;
 pub mod store;
 pub mod workflow;

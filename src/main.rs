@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use secretary_projects::cli;
+use secretary_projects::config::{Config, Overrides};
 
 #[derive(Parser)]
 #[command(
@@ -17,9 +18,12 @@ struct Cli {
     /// Database: sqlite://PATH or postgres://USER@HOST/DB. Default: ./data/secretary-projects.db
     #[arg(long, global = true, env = "DATABASE_URL")]
     database_url: Option<String>,
-    /// Folder of workflow definitions.
-    #[arg(long, global = true, env = "SP_WORKFLOWS", default_value = "workflows")]
-    workflows: PathBuf,
+    /// Folder of workflow definitions. Default: ./workflows
+    #[arg(long, global = true, env = "SP_WORKFLOWS")]
+    workflows: Option<PathBuf>,
+    /// Configuration file (TOML); flags and environment variables override it.
+    #[arg(long, global = true, env = "SP_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -33,9 +37,13 @@ enum Command {
     },
     /// Start the server (JSON API under /api/v1). Applies the schema and loads the definitions.
     Serve {
-        /// Address to listen on.
-        #[arg(long, env = "BIND", default_value = "127.0.0.1:8080")]
-        bind: String,
+        /// Address to listen on. Default: 127.0.0.1:8080
+        #[arg(long, env = "BIND")]
+        bind: Option<String>,
+        /// Send mail through this SMTP server (smtp://, smtps://, smtp+plain://); without it
+        /// mail is written as .eml files under ./data/mail/.
+        #[arg(long, env = "SMTP_URL")]
+        smtp_url: Option<String>,
         /// On an empty database, load the demo district first (password of every login: demo).
         #[arg(long)]
         demo: bool,
@@ -109,7 +117,27 @@ enum WorkflowCommand {
 
 fn main() -> ExitCode {
     let args = Cli::parse();
-    let db = args.database_url.clone();
+    let (bind, smtp_url) = match &args.command {
+        Command::Serve { bind, smtp_url, .. } => (bind.clone(), smtp_url.clone()),
+        _ => (None, None),
+    };
+    let config = match Config::resolve(
+        args.config.as_deref(),
+        Overrides {
+            bind,
+            database_url: args.database_url.clone(),
+            workflows: args.workflows.clone(),
+            smtp_url,
+        },
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let db = Some(config.database_url.clone());
+    let workflows = config.workflows.clone();
     let run = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ExitCode>>>| {
         match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -124,7 +152,7 @@ fn main() -> ExitCode {
     };
     match args.command {
         Command::Migrate => run(Box::pin(cli::migrate(db))),
-        Command::Serve { bind, demo } => run(Box::pin(cli::serve(db, args.workflows, bind, demo))),
+        Command::Serve { demo, .. } => run(Box::pin(cli::serve(config, demo))),
         Command::User { command } => match command {
             UserCommand::Add {
                 login,
@@ -150,7 +178,7 @@ fn main() -> ExitCode {
             UserCommand::Passwd { login } => run(Box::pin(cli::user_passwd(db, login))),
             UserCommand::List => run(Box::pin(cli::user_list(db))),
         },
-        Command::Demo { at } => run(Box::pin(cli::demo(db, args.workflows, at))),
+        Command::Demo { at } => run(Box::pin(cli::demo(db, workflows, at))),
         Command::Audit {
             command: AuditCommand::Verify,
         } => run(Box::pin(cli::audit_verify(db))),

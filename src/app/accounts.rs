@@ -27,7 +27,7 @@ pub fn hash_password(password: &str) -> AppResult<String> {
         .map_err(|e| AppError::Invalid(format!("cannot hash the password: {e}")))
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
+pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
         .map(|h| {
             Argon2::default()

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod directory;
 pub mod error;
 pub mod milestones;
 pub mod projects;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use crate::store::entity::{project, user};
 use crate::store::queries::user_roles;
+use crate::metrics::Metrics;
 use crate::store::Db;
 use crate::workflow::engine::{Actor, Relation};
 use crate::workflow::Workflow;
@@ -26,6 +28,7 @@ pub use registry::Registry;
 pub struct App {
     pub db: Db,
     pub registry: Arc<Registry>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl App {
@@ -33,6 +36,7 @@ impl App {
         App {
             db,
             registry: Arc::new(Registry::default()),
+            metrics: Metrics::new(),
         }
     }
 }

@@ -7,6 +7,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -50,7 +51,7 @@ pub struct ActionInput {
 }
 
 /// What an action did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ActionDone {
     pub project: ProjectView,
     pub from: String,
@@ -59,7 +60,7 @@ pub struct ActionDone {
 }
 
 /// A project as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProjectView {
     pub id: i64,
     pub definition: String,
@@ -69,7 +70,10 @@ pub struct ProjectView {
     pub organisation_id: i64,
     pub lead_user_id: i64,
     pub stage: String,
+    /// Grows with every change; send it back with edits and actions.
     pub version: i32,
+    /// The form data of every stage so far, by field id.
+    #[schema(value_type = Object)]
     pub form: Value,
     pub milestones_total: i32,
     pub milestones_done: i32,
@@ -111,6 +115,10 @@ pub struct ListFilter {
     /// Only projects of this district's subdistricts.
     pub district_id: Option<i64>,
     pub stage: Option<String>,
+    /// Words that must occur in the title (case-insensitive for Latin letters).
+    pub text: Option<String>,
+    /// Only projects with an open deadline already past at this moment (`Some`).
+    pub overdue_at: Option<DateTime<Utc>>,
     pub offset: u64,
     pub limit: u64,
 }
@@ -269,6 +277,8 @@ impl App {
     }
 
     pub async fn list_projects(&self, f: &ListFilter) -> AppResult<(u64, Vec<project::Model>)> {
+        // Scoped here: its `max`/`min` would shadow the integer ones elsewhere in the module.
+        use sea_orm::sea_query::ExprTrait;
         let mut q = project::Entity::find();
         if let Some(y) = f.year {
             q = q.filter(project::Column::Year.eq(y));
@@ -281,6 +291,27 @@ impl App {
         }
         if let Some(s) = &f.stage {
             q = q.filter(project::Column::Stage.eq(s.as_str()));
+        }
+        if let Some(text) = &f.text {
+            for word in text.split_whitespace() {
+                let pattern = format!("%{}%", like_escape(&word.to_lowercase()));
+                q = q.filter(
+                    Expr::expr(Func::lower(Expr::col(project::Column::Title)))
+                        .like(LikeExpr::new(pattern).escape('\\')),
+                );
+            }
+        }
+        if let Some(at) = f.overdue_at {
+            q = q.filter(
+                project::Column::Id.in_subquery(
+                    Query::select()
+                        .column(project_deadline::Column::ProjectId)
+                        .from(project_deadline::Entity)
+                        .and_where(project_deadline::Column::ClosedAt.is_null())
+                        .and_where(project_deadline::Column::DueAt.lt(at))
+                        .to_owned(),
+                ),
+            );
         }
         let total = q.clone().count(&self.db.read).await?;
         let rows = q
@@ -614,6 +645,7 @@ impl App {
         );
         changes.audit_head = head;
         let mails = outbox_rows.len();
+        let cs_templates: Vec<String> = outbox_rows.iter().map(|o| o.template.clone()).collect();
         let cs = ChangeSet {
             project_id: p.id,
             expected_version: p.version,
@@ -631,6 +663,10 @@ impl App {
             },
             ApplyError::Store(msg) => AppError::Store(sea_orm::DbErr::Custom(msg)),
         })?;
+        self.metrics.action_taken(w.id(), &input.action);
+        for template in &cs_templates {
+            self.metrics.mail_queued(template, 1);
+        }
         let after = project::Model {
             stage: changes.stage,
             version: changes.version,
@@ -657,16 +693,33 @@ impl App {
         who: &Principal,
         id: i64,
         now: DateTime<Utc>,
-    ) -> AppResult<Value> {
+    ) -> AppResult<(project::Model, std::sync::Arc<Workflow>, Vec<AvailableAction>)> {
         let p = self.project(id).await?;
         let w = self.workflow_of(&p).await?;
         let form = parse_form(&p)?;
         let counts = parse_counts(&p);
         let dues = open_deadline_dues(&self.db.read, id).await?;
         let facts = facts_of(&p, &form, &counts, &dues);
-        let list = engine::available(&w, &facts, &who.actor(&w, &p), now);
-        Ok(serde_json::to_value(list).unwrap_or_default())
+        let list = engine::available(&w, &facts, &who.actor(&w, &p), now)
+            .into_iter()
+            .map(|a| AvailableAction {
+                action: a.action.to_string(),
+                to: a.to.to_string(),
+                allowed: a.allowed,
+                reasons: a.reasons,
+            })
+            .collect();
+        Ok((p, w, list))
     }
+}
+
+/// An action the user holds a role for, and whether the guards let it through now.
+#[derive(Debug, Clone)]
+pub struct AvailableAction {
+    pub action: String,
+    pub to: String,
+    pub allowed: bool,
+    pub reasons: Vec<engine::Reason>,
 }
 
 async fn open_deadline_dues<C: ConnectionTrait>(
@@ -681,6 +734,18 @@ async fn open_deadline_dues<C: ConnectionTrait>(
         .into_iter()
         .filter_map(|d| Some((d.deadline_key, d.due_at?)))
         .collect())
+}
+
+/// Escape LIKE's wildcards so that user text matches literally.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The rows that start tracking a deadline: one per open milestone for per-milestone deadlines.

@@ -5,13 +5,14 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, Lang};
+use super::error::{ApiError, Lang, Problem, ProblemReason};
 use super::extract::{session_token, ApiJson, ApiPath, ApiQuery, Auth, SESSION_COOKIE};
 use super::AppState;
-use crate::app::projects::{ActionInput, ListFilter, NewProject, ProjectView};
+use crate::app::projects::{ActionDone, ActionInput, ListFilter, NewProject, ProjectView};
 use crate::app::{AppError, Principal};
 use crate::store::entity::project;
 use crate::workflow::engine::{Reason, Refusal, Relation};
@@ -22,13 +23,25 @@ fn app_err(lang: Lang) -> impl Fn(AppError) -> ApiError {
     move |e| ApiError::from_app(e, lang, None)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     login: String,
     password: String,
 }
 
+/// A new session: the bearer token for API clients (the same session is also set as an
+/// HttpOnly cookie for pages).
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    token: String,
+    expires_at: chrono::DateTime<Utc>,
+    user: MeView,
+}
+
+/// Log in; answers a bearer token and sets the session cookie. Rate limited per login.
+#[utoipa::path(post, path = "/login", tag = "accounts", request_body = LoginBody, security(()),
+    responses((status = 200, body = LoginAnswer), (status = 401, body = Problem), (status = 429, body = Problem)))]
 pub async fn login(
     State(s): State<AppState>,
     lang: Lang,
@@ -58,14 +71,16 @@ pub async fn login(
         session.token,
         crate::app::accounts::SESSION_HOURS * 3600
     );
-    let body = json!({
-        "token": session.token,
-        "expires_at": session.expires_at,
-        "user": me_json(&session.user),
-    });
+    let body = LoginAnswer {
+        token: session.token,
+        expires_at: session.expires_at,
+        user: MeView::from(&session.user),
+    };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// End the caller's session (the bearer token or the cookie); answers 204 even without one.
+#[utoipa::path(post, path = "/logout", tag = "accounts", responses((status = 204)))]
 pub async fn logout(
     State(s): State<AppState>,
     lang: Lang,
@@ -81,41 +96,109 @@ pub async fn logout(
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
-fn me_json(p: &Principal) -> Value {
-    json!({
-        "id": p.user_id,
-        "login": p.login,
-        "name": p.name,
-        "organisation_id": p.organisation_id,
-        "roles": p.roles,
-        "language": p.language,
-    })
+/// The signed-in user.
+#[derive(Serialize, ToSchema)]
+pub struct MeView {
+    id: i64,
+    login: String,
+    name: String,
+    organisation_id: i64,
+    roles: Vec<String>,
+    language: String,
 }
 
-pub async fn me(Auth(who): Auth) -> Json<Value> {
-    Json(me_json(&who))
+impl From<&Principal> for MeView {
+    fn from(p: &Principal) -> Self {
+        MeView {
+            id: p.user_id,
+            login: p.login.clone(),
+            name: p.name.clone(),
+            organisation_id: p.organisation_id,
+            roles: p.roles.clone(),
+            language: p.language.clone(),
+        }
+    }
 }
 
-pub async fn definitions(State(s): State<AppState>, _auth: Auth) -> Json<Value> {
-    let list: Vec<Value> = s
+/// Who am I.
+#[utoipa::path(get, path = "/me", tag = "accounts",
+    responses((status = 200, body = MeView), (status = 401, body = Problem)))]
+pub async fn me(Auth(who): Auth) -> Json<MeView> {
+    Json(MeView::from(&who))
+}
+
+/// A text in both interface languages.
+#[derive(Serialize, ToSchema)]
+pub struct Label {
+    zh: String,
+    en: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StageView {
+    id: String,
+    name: Label,
+    /// `initial`, `normal` or `terminal`.
+    kind: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DefinitionView {
+    /// The definition's id, used to create projects.
+    id: String,
+    /// Database id of the current version.
+    version_id: i64,
+    /// Readable version number; grows when the file's content changes.
+    version: i32,
+    content_hash: String,
+    name: Label,
+    stages: Vec<StageView>,
+    roles: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DefinitionList {
+    definitions: Vec<DefinitionView>,
+}
+
+/// The workflow definitions in force, each at its current version.
+#[utoipa::path(get, path = "/definitions", tag = "definitions",
+    responses((status = 200, body = DefinitionList), (status = 401, body = Problem)))]
+pub async fn definitions(State(s): State<AppState>, _auth: Auth) -> Json<DefinitionList> {
+    let label = |l: &crate::workflow::model::Label| Label {
+        zh: l.zh.to_string(),
+        en: l.en.to_string(),
+    };
+    let definitions = s
         .app
         .registry
         .all_current()
         .iter()
         .map(|v| {
             let d = &v.workflow.definition;
-            json!({
-                "id": v.workflow.id(),
-                "version_id": v.id,
-                "version": v.number,
-                "content_hash": v.workflow.content_hash,
-                "name": {"zh": d.name.zh, "en": d.name.en},
-                "stages": d.stages.iter().map(|st| json!({"id": st.id.as_str(), "name": {"zh": st.name.zh, "en": st.name.en}})).collect::<Vec<_>>(),
-                "roles": d.roles.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
-            })
+            DefinitionView {
+                id: v.workflow.id().to_string(),
+                version_id: v.id,
+                version: v.number,
+                content_hash: v.workflow.content_hash.clone(),
+                name: label(&d.name),
+                stages: d
+                    .stages
+                    .iter()
+                    .map(|st| StageView {
+                        id: st.id.as_str().to_string(),
+                        name: label(&st.name),
+                        kind: serde_json::to_value(&st.kind)
+                            .ok()
+                            .and_then(|k| k.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                    })
+                    .collect(),
+                roles: d.roles.iter().map(|r| r.id.as_str().to_string()).collect(),
+            }
         })
         .collect();
-    Json(json!({"definitions": list}))
+    Json(DefinitionList { definitions })
 }
 
 /// Whether `who` may see `p`: their own organisation's projects, or, for district users, every
@@ -140,22 +223,46 @@ async fn visible_project(
     Ok(p)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this year's projects (2000-2100).
     year: Option<i32>,
+    /// Only this organisation's projects (district users; others see their own anyway).
     organisation: Option<i64>,
+    /// Only projects in this stage.
     stage: Option<String>,
+    /// Words that must all occur in the title.
+    q: Option<String>,
+    /// Only projects with an open deadline already past.
+    overdue: Option<bool>,
+    /// Skip this many (default 0).
     offset: Option<u64>,
+    /// At most this many, 1-500 (default 50).
     limit: Option<u64>,
 }
 
+/// One page of projects.
+#[derive(Serialize, ToSchema)]
+pub struct ProjectPage {
+    /// How many projects match, over all pages.
+    total: u64,
+    offset: u64,
+    limit: u64,
+    items: Vec<ProjectView>,
+}
+
+/// Projects the caller may see: their own subdistrict's, or the whole district's for district
+/// users; filtered and paged.
+#[utoipa::path(get, path = "/projects", tag = "projects", params(ListQuery),
+    responses((status = 200, body = ProjectPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list_projects(
     State(s): State<AppState>,
     lang: Lang,
     Auth(who): Auth,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ProjectPage>> {
     let limit = q.limit.unwrap_or(50);
     if limit == 0 || limit > 500 {
         return Err(ApiError::bad_request(lang, "limit must be from 1 to 500"));
@@ -166,12 +273,23 @@ pub async fn list_projects(
             "year must be from 2000 to 2100",
         ));
     }
+    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::bad_request(
+            lang,
+            "q (search text) must be at most 200 characters",
+        ));
+    }
+    if q.offset.is_some_and(|o| o > 1_000_000_000) {
+        return Err(ApiError::bad_request(lang, "offset is too large"));
+    }
     let district_user = s
         .app
         .is_district_org(who.organisation_id)
         .await
         .map_err(app_err(lang))?;
     let filter = ListFilter {
+        text: q.q.filter(|t| !t.trim().is_empty()),
+        overdue_at: q.overdue.unwrap_or(false).then(Utc::now),
         year: q.year,
         organisation_id: if district_user {
             q.organisation
@@ -189,22 +307,32 @@ pub async fn list_projects(
     };
     let (total, rows) = s.app.list_projects(&filter).await.map_err(app_err(lang))?;
     let items: Vec<ProjectView> = rows.iter().map(ProjectView::from).collect();
-    Ok(Json(
-        json!({"total": total, "offset": filter.offset, "limit": limit, "items": items}),
-    ))
+    Ok(Json(ProjectPage {
+        total,
+        offset: filter.offset,
+        limit,
+        items,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
+    /// Definition id (see `/definitions`).
     definition: String,
     title: String,
     year: i32,
+    /// The subdistrict; default: the caller's own.
     organisation_id: Option<i64>,
+    /// The initial stage's form fields, by field id.
     #[serde(default)]
+    #[schema(value_type = Object)]
     form: Map<String, Value>,
 }
 
+/// Create a project in the definition's initial stage.
+#[utoipa::path(post, path = "/projects", tag = "projects", request_body = CreateBody,
+    responses((status = 201, body = ProjectView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_project(
     State(s): State<AppState>,
     lang: Lang,
@@ -227,6 +355,9 @@ pub async fn create_project(
     Ok((StatusCode::CREATED, Json(ProjectView::from(&p))).into_response())
 }
 
+/// One project.
+#[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = i64, Path, description = "project id")),
+    responses((status = 200, body = ProjectView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_project(
     State(s): State<AppState>,
     lang: Lang,
@@ -237,13 +368,20 @@ pub async fn get_project(
     Ok(Json(ProjectView::from(&p)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditBody {
+    /// The project version the caller last saw; a stale one answers 409.
     version: i32,
+    /// Fields of the current stage's form to set, by field id (`null` clears one).
+    #[schema(value_type = Object)]
     form: Map<String, Value>,
 }
 
+/// Edit the current stage's form.
+#[utoipa::path(patch, path = "/projects/{id}/form", tag = "projects", request_body = EditBody,
+    params(("id" = i64, Path, description = "project id")),
+    responses((status = 200, body = ProjectView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn edit_form(
     State(s): State<AppState>,
     lang: Lang,
@@ -261,56 +399,100 @@ pub async fn edit_form(
     Ok(Json(ProjectView::from(&p)))
 }
 
+/// An action leaving the current stage that the caller holds a role for.
+#[derive(Serialize, ToSchema)]
+pub struct AvailableActionView {
+    action: String,
+    /// The action's label in the caller's language.
+    name: String,
+    /// The stage it leads to.
+    to: String,
+    /// Whether it may be taken now; if not, `reasons` says why.
+    allowed: bool,
+    comment_required: bool,
+    reasons: Vec<ProblemReason>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AvailableActions {
+    /// The project version to send back with the action.
+    version: i32,
+    stage: String,
+    actions: Vec<AvailableActionView>,
+}
+
+/// The actions the caller may take now, and why the others are refused.
+#[utoipa::path(get, path = "/projects/{id}/actions", tag = "projects",
+    params(("id" = i64, Path, description = "project id")),
+    responses((status = 200, body = AvailableActions), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn available_actions(
     State(s): State<AppState>,
     lang: Lang,
     Auth(who): Auth,
     ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<Value>> {
-    let p = visible_project(&s, &who, id, lang).await?;
-    let w = s.app.workflow_of(&p).await.map_err(app_err(lang))?;
-    let list = s
+) -> ApiResult<Json<AvailableActions>> {
+    visible_project(&s, &who, id, lang).await?;
+    let (p, w, list) = s
         .app
         .available_actions(&who, id, Utc::now())
         .await
         .map_err(app_err(lang))?;
-    // Add readable names and reasons in the caller's language.
-    let items: Vec<Value> = list
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
+    let actions = list
         .into_iter()
-        .map(|mut a| {
-            let id = a["action"].as_str().unwrap_or_default().to_string();
-            if let Some(t) = w.transition(&id) {
-                a["name"] = json!(t.name.get(lang.code()));
-                a["comment_required"] =
-                    json!(t.comment == crate::workflow::model::CommentRule::Required);
+        .map(|a| {
+            let t = w.transition(&a.action);
+            AvailableActionView {
+                name: t
+                    .map(|t| t.name.get(lang.code()).to_string())
+                    .unwrap_or_else(|| a.action.clone()),
+                comment_required: t.is_some_and(|t| {
+                    t.comment == crate::workflow::model::CommentRule::Required
+                }),
+                reasons: a
+                    .reasons
+                    .iter()
+                    .map(|r| ProblemReason {
+                        code: r.code().to_string(),
+                        message: r.message(&w, lang.code()),
+                    })
+                    .collect(),
+                action: a.action,
+                to: a.to,
+                allowed: a.allowed,
             }
-            a
         })
         .collect();
-    Ok(Json(
-        json!({"version": p.version, "stage": p.stage, "actions": items}),
-    ))
+    Ok(Json(AvailableActions {
+        version: p.version,
+        stage: p.stage,
+        actions,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
+    /// The action id (see `/projects/{id}/actions`).
     action: String,
+    /// Up to 5000 characters; some actions require one.
     #[serde(default)]
     comment: Option<String>,
+    /// The project version the caller last saw; a stale one answers 409.
     version: i32,
 }
 
+/// Take an action: 409 on a stale version, 403 for a role or scope the caller lacks, 422 when a
+/// guard refuses, listing every reason.
+#[utoipa::path(post, path = "/projects/{id}/actions", tag = "projects", request_body = ActionBody,
+    params(("id" = i64, Path, description = "project id")),
+    responses((status = 200, body = ActionDone), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn take_action(
     State(s): State<AppState>,
     lang: Lang,
     Auth(who): Auth,
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<ActionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ActionDone>> {
     let p = visible_project(&s, &who, id, lang).await?;
     let w = s.app.workflow_of(&p).await.map_err(app_err(lang))?;
     if b.comment.as_ref().is_some_and(|c| c.chars().count() > 5000) {
@@ -333,30 +515,62 @@ pub async fn take_action(
         )
         .await
         .map_err(|e| ApiError::from_app(e, lang, Some(&w)))?;
-    Ok(Json(serde_json::to_value(done).unwrap_or_default()))
+    Ok(Json(done))
 }
 
+/// One audit event of a project: who did what when, chained by hash.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEvent {
+    seq: i64,
+    at: chrono::DateTime<Utc>,
+    actor_user_id: Option<i64>,
+    action: String,
+    comment: Option<String>,
+    from_stage: Option<String>,
+    to_stage: Option<String>,
+    /// What changed (fields, effects, scores), by event kind.
+    #[schema(value_type = Object)]
+    data: Value,
+    hash: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct History {
+    items: Vec<HistoryEvent>,
+}
+
+/// The project's audit history, oldest first.
+#[utoipa::path(get, path = "/projects/{id}/history", tag = "projects",
+    params(("id" = i64, Path, description = "project id")),
+    responses((status = 200, body = History), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn history(
     State(s): State<AppState>,
     lang: Lang,
     Auth(who): Auth,
     ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<History>> {
     visible_project(&s, &who, id, lang).await?;
     let events = s.app.history(id).await.map_err(app_err(lang))?;
-    let items: Vec<Value> = events
-        .iter()
-        .map(|e| {
-            json!({
-                "seq": e.seq, "at": e.at, "actor_user_id": e.actor_user_id, "action": e.action,
-                "comment": e.comment, "from_stage": e.from_stage, "to_stage": e.to_stage,
-                "data": serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null), "hash": e.hash,
-            })
+    let items = events
+        .into_iter()
+        .map(|e| HistoryEvent {
+            seq: e.seq,
+            at: e.at,
+            actor_user_id: e.actor_user_id,
+            data: serde_json::from_str::<Value>(&e.data).unwrap_or(Value::Null),
+            action: e.action,
+            comment: e.comment,
+            from_stage: e.from_stage,
+            to_stage: e.to_stage,
+            hash: e.hash,
         })
         .collect();
-    Ok(Json(json!({"items": items})))
+    Ok(Json(History { items }))
 }
 
+/// Whether the server and its database answer (no login needed).
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "database reachable"), (status = 503, description = "database unreachable")))]
 pub async fn healthz(State(s): State<AppState>) -> Response {
     match s.app.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),

@@ -216,3 +216,39 @@ impl IntoResponse for ApiError {
             .into_response()
     }
 }
+
+/// The shape of every error answer (`application/problem+json`, RFC 9457). Only some kinds
+/// carry the extra members.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable kind: `urn:secretary-projects:problem:KIND` with KIND one of bad_request,
+    /// unauthorized, forbidden, not_found, conflict, refused, invalid_form, invalid,
+    /// rate_limited, payload_too_large, database, definition.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Short summary in the caller's language.
+    pub title: String,
+    pub status: u16,
+    /// What exactly is wrong, in the caller's language.
+    pub detail: String,
+    /// `refused` and `forbidden`: every reason, with a stable code and a message.
+    pub reasons: Option<Vec<ProblemReason>>,
+    /// `invalid_form`: each field's problem.
+    pub fields: Option<Vec<ProblemField>>,
+    /// `conflict`: the version the caller saw.
+    pub expected_version: Option<i32>,
+    /// `conflict`: the version now stored.
+    pub current_version: Option<i32>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ProblemReason {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    pub message: String,
+}

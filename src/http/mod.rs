@@ -1,16 +1,22 @@
 //! The HTTP server: the JSON API under `/api/v1`, health check, problem+json errors.
 
 pub mod api;
+pub mod directory;
 pub mod error;
 pub mod extract;
 mod limiter;
+mod reference;
+mod telemetry;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::{get, patch, post};
+use axum::routing::get;
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -27,32 +33,99 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
 }
 
+/// The API's description: title, version, the bearer and cookie security schemes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Secretary Projects API",
+        description = "书记项目 — the JSON API of the Secretary Projects workflow engine. \
+Errors are application/problem+json in zh-CN or English by Accept-Language.",
+    ),
+    modifiers(&SecuritySchemes),
+    security(("bearer" = []), ("cookie" = [])),
+    tags(
+        (name = "accounts", description = "Log in and out, who am I"),
+        (name = "directory", description = "Organisations and users of the district"),
+        (name = "definitions", description = "Workflow definitions and their versions"),
+        (name = "projects", description = "Projects, their forms, actions and history"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(extract::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// The `/api/v1` routes, each documented by its handler's annotation.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(api::login))
+        .routes(routes!(api::logout))
+        .routes(routes!(api::me, directory::update_me))
+        .routes(routes!(directory::list_organisations, directory::add_organisation))
+        .routes(routes!(directory::list_users, directory::add_user))
+        .routes(routes!(directory::update_user))
+        .routes(routes!(api::definitions))
+        .routes(routes!(api::list_projects, api::create_project))
+        .routes(routes!(api::get_project))
+        .routes(routes!(api::edit_form))
+        .routes(routes!(api::available_actions, api::take_action))
+        .routes(routes!(api::history))
+}
+
+/// The OpenAPI 3.1 document of the whole API, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api_routes())
+        .routes(routes!(api::healthz))
+        .split_for_parts();
+    api
+}
+
 pub fn router(app: App) -> Router {
     let state = AppState {
         app,
         limiter: Arc::new(LoginLimiter::new(10, Duration::from_secs(60))),
     };
-    let api = Router::new()
-        .route("/login", post(api::login))
-        .route("/logout", post(api::logout))
-        .route("/me", get(api::me))
-        .route("/definitions", get(api::definitions))
-        .route(
-            "/projects",
-            get(api::list_projects).post(api::create_project),
-        )
-        .route("/projects/{id}", get(api::get_project))
-        .route("/projects/{id}/form", patch(api::edit_form))
-        .route(
-            "/projects/{id}/actions",
-            get(api::available_actions).post(api::take_action),
-        )
-        .route("/projects/{id}/history", get(api::history));
+    let (routes, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api_routes())
+        .routes(routes!(api::healthz))
+        .split_for_parts();
+    let spec = Arc::new(spec);
+    let reference = Arc::new(reference::render(&spec));
     let request_id = axum::http::HeaderName::from_static("x-request-id");
-    Router::new()
-        .nest("/api/v1", api)
-        .route("/healthz", get(api::healthz))
+    routes
+        .route(
+            "/api/v1/openapi.json",
+            get({
+                let spec = spec.clone();
+                move || async move { axum::Json(spec.as_ref().clone()) }
+            }),
+        )
+        .route(
+            "/api/v1/docs",
+            get(move || async move { axum::response::Html(reference.as_ref().clone()) }),
+        )
+        .route("/metrics", get(telemetry::metrics))
         .fallback(api::not_found)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::record,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http())

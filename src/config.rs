@@ -77,7 +77,10 @@ impl Config {
             None => FileConfig::default(),
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    ConfigError(format!("{}: cannot read the config file: {e}", path.display()))
+                    ConfigError(format!(
+                        "{}: cannot read the config file: {e}",
+                        path.display()
+                    ))
                 })?;
                 parse(path, &text)?
             }
@@ -101,9 +104,9 @@ impl Config {
             .or(parsed.bind)
             .unwrap_or_else(|| DEFAULT_BIND.into());
         if bind.parse::<std::net::SocketAddr>().is_err()
-            && !bind.rsplit_once(':').is_some_and(|(host, port)| {
-                !host.is_empty() && port.parse::<u16>().is_ok()
-            })
+            && !bind
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
         {
             return Err(ConfigError(format!(
                 "{}: `{bind}` is not an address to listen on (HOST:PORT, e.g. 127.0.0.1:8080)",
@@ -125,7 +128,8 @@ impl Config {
         }
         let smtp_url = over.smtp_url.or(mail.smtp_url).filter(|s| !s.is_empty());
         if let Some(url) = &smtp_url {
-            check_smtp_url(url).map_err(|m| ConfigError(format!("{}: {m}", origin("mail.smtp_url"))))?;
+            check_smtp_url(url)
+                .map_err(|m| ConfigError(format!("{}: {m}", origin("mail.smtp_url"))))?;
         }
         let public_url = parsed
             .public_url
@@ -168,10 +172,7 @@ impl Config {
 
 fn parse(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
     toml::from_str::<FileConfig>(text).map_err(|e| {
-        let (line, col) = e
-            .span()
-            .map(|s| line_col(text, s.start))
-            .unwrap_or((1, 1));
+        let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
         ConfigError(format!(
             "{}:{line}:{col}: {}",
             path.display(),
@@ -246,7 +247,10 @@ mod tests {
         assert_eq!(c.bind, "0.0.0.0:9000");
         assert_eq!(c.public_url, "https://sp.example.org");
         assert_eq!(c.time_zone, chrono_tz::Asia::Urumqi);
-        assert_eq!(c.mail.smtp_url.as_deref(), Some("smtp://a:b@mail.example.org:587"));
+        assert_eq!(
+            c.mail.smtp_url.as_deref(),
+            Some("smtp://a:b@mail.example.org:587")
+        );
         let c = Config::resolve(
             Some(&p),
             Overrides {
@@ -263,23 +267,34 @@ mod tests {
     #[test]
     fn bad_files_name_the_place() {
         let (_f, p) = file("bind = \"127.0.0.1:8080\"\n[mail]\nsmpt_url = \"smtp://x\"\n");
-        let e = Config::resolve(Some(&p), Overrides::default()).unwrap_err().0;
+        let e = Config::resolve(Some(&p), Overrides::default())
+            .unwrap_err()
+            .0;
         assert!(e.contains(":3:1:"), "{e}");
         assert!(e.contains("smpt_url"), "{e}");
         let (_f, p) = file("bind = 8080\n");
-        let e = Config::resolve(Some(&p), Overrides::default()).unwrap_err().0;
+        let e = Config::resolve(Some(&p), Overrides::default())
+            .unwrap_err()
+            .0;
         assert!(e.contains(":1:8:"), "{e}");
         let (_f, p) = file("time_zone = \"Mars/Olympus\"\n");
-        let e = Config::resolve(Some(&p), Overrides::default()).unwrap_err().0;
+        let e = Config::resolve(Some(&p), Overrides::default())
+            .unwrap_err()
+            .0;
         assert!(e.contains("time_zone") && e.contains("Mars/Olympus"), "{e}");
         let (_f, p) = file("[mail]\nsmtp_url = \"imap://x\"\n");
-        let e = Config::resolve(Some(&p), Overrides::default()).unwrap_err().0;
+        let e = Config::resolve(Some(&p), Overrides::default())
+            .unwrap_err()
+            .0;
         assert!(e.contains("mail.smtp_url") && e.contains("imap"), "{e}");
         let (_f, p) = file("database_url = \"mysql://x\"\n");
         assert!(Config::resolve(Some(&p), Overrides::default()).is_err());
-        let e = Config::resolve(Some(Path::new("/nonexistent/sp.toml")), Overrides::default())
-            .unwrap_err()
-            .0;
+        let e = Config::resolve(
+            Some(Path::new("/nonexistent/sp.toml")),
+            Overrides::default(),
+        )
+        .unwrap_err()
+        .0;
         assert!(e.contains("/nonexistent/sp.toml"), "{e}");
     }
 }

@@ -71,22 +71,18 @@ impl Metrics {
         let actions = Family::<ActionLabels, Counter>::default();
         let mail_queued = Family::<TemplateLabels, Counter>::default();
         let mail_sent = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests answered",
-            requests.clone(),
-        );
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
             "Time to answer an HTTP request",
             latency.clone(),
         );
+        registry.register("actions", "Workflow actions taken", actions.clone());
         registry.register(
-            "actions",
-            "Workflow actions taken",
-            actions.clone(),
+            "mail_queued",
+            "Mails written to the outbox",
+            mail_queued.clone(),
         );
-        registry.register("mail_queued", "Mails written to the outbox", mail_queued.clone());
         registry.register(
             "mail_delivered",
             "Mail delivery attempts by outcome (sent, retry, dead)",

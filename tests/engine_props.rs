@@ -139,7 +139,7 @@ fn value_for(field: &Field, variant: usize, kind: ValueKind) -> Value {
             json!("项目文本".chars().cycle().take(len).collect::<String>())
         }
         (FieldType::Text | FieldType::LongText, ValueKind::Invalid) => match &field.max_length {
-            Some(max) if variant % 2 == 0 => json!("长".repeat(**max as usize + 1)),
+            Some(max) if variant.is_multiple_of(2) => json!("长".repeat(**max as usize + 1)),
             _ => json!(42),
         },
         (FieldType::Number, ValueKind::Valid) => {
@@ -148,7 +148,7 @@ fn value_for(field: &Field, variant: usize, kind: ValueKind) -> Value {
             json!([lo, hi, (lo + hi) / 2.0][variant % 3])
         }
         (FieldType::Number, ValueKind::Invalid) => match &field.max {
-            Some(max) if variant % 2 == 0 => json!(**max + 1.0),
+            Some(max) if variant.is_multiple_of(2) => json!(**max + 1.0),
             _ => json!("many"),
         },
         (FieldType::Date, ValueKind::Valid) => json!(format!("2026-0{}-15", 1 + variant % 9)),

@@ -2,89 +2,9 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
+use common::http::{call, login, set_passwords, start};
 use common::{env, world};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-use secretary_projects::app::accounts::hash_password;
-use secretary_projects::store::entity::user;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Reply {
-    status: u16,
-    headers: String,
-    body: Value,
-}
-
-/// One HTTP/1.1 request on a fresh connection.
-async fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    extra: &[(&str, &str)],
-    body: Option<&str>,
-) -> Reply {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
-    if let Some(t) = token {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
-    }
-    for (k, v) in extra {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if let Some(b) = body {
-        if !extra
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            req.push_str("Content-Type: application/json\r\n");
-        }
-        req.push_str(&format!("Content-Length: {}\r\n\r\n{b}", b.len()));
-    } else {
-        req.push_str("\r\n");
-    }
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8_lossy(&raw).to_string();
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    // Bodies may be chunked; take the JSON between the first `{` and the last `}`.
-    let body = match (rest.find('{'), rest.rfind('}')) {
-        (Some(a), Some(b)) if b >= a => serde_json::from_str(&rest[a..=b]).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    Reply {
-        status,
-        headers: head.to_ascii_lowercase(),
-        body,
-    }
-}
-
-async fn login(addr: SocketAddr, who: &str) -> String {
-    let r = call(
-        addr,
-        "POST",
-        "/api/v1/login",
-        None,
-        &[],
-        Some(&json!({"login": who, "password": "secret1"}).to_string()),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{who}: {}", r.body);
-    assert!(
-        r.headers.contains("set-cookie: sp_session=") && r.headers.contains("httponly"),
-        "{}",
-        r.headers
-    );
-    r.body["token"].as_str().unwrap().to_string()
-}
 
 fn application(theme: &str) -> Value {
     json!({
@@ -109,22 +29,8 @@ async fn the_api_end_to_end() {
         ],
     )
     .await;
-    let hash = hash_password("secret1").unwrap();
-    for u in user::Entity::find().all(&t.app.db.read).await.unwrap() {
-        let mut a: user::ActiveModel = u.into();
-        a.password_hash = Set(Some(hash.clone()));
-        a.update(&t.app.db.write).await.unwrap();
-    }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(secretary_projects::http::serve(
-        t.app.clone(),
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
 
     // Health, unknown paths, no session.
     assert_eq!(
@@ -490,7 +396,6 @@ async fn the_api_end_to_end() {
     }
     assert_eq!(last, 429);
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
     drop(w);
 }

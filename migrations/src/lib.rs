@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_core;
 mod m20261125_000002_sessions;
+mod m20261125_000003_implementation;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_core::Migration),
             Box::new(m20261125_000002_sessions::Migration),
+            Box::new(m20261125_000003_implementation::Migration),
         ]
     }
 }

@@ -107,8 +107,12 @@ impl App {
 
     /// The user of a live session token.
     pub async fn session_user(&self, token: &str, now: DateTime<Utc>) -> AppResult<Principal> {
+        let hash = token_hash(token);
+        if let Some(p) = self.sessions.get(&hash, now) {
+            return Ok(p);
+        }
         let s = session::Entity::find()
-            .filter(session::Column::TokenHash.eq(token_hash(token)))
+            .filter(session::Column::TokenHash.eq(&hash))
             .one(&self.db.read)
             .await?
             .ok_or(AppError::Unauthorized)?;
@@ -120,11 +124,14 @@ impl App {
             .await?
             .filter(|u| u.active)
             .ok_or(AppError::Unauthorized)?;
-        Ok(Principal::from(&u))
+        let p = Principal::from(&u);
+        self.sessions.put(hash, p.clone(), s.expires_at);
+        Ok(p)
     }
 
     /// End a session (idempotent).
     pub async fn logout(&self, token: &str, now: DateTime<Utc>) -> AppResult<()> {
+        self.sessions.forget(&token_hash(token));
         session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(now))
             .filter(session::Column::TokenHash.eq(token_hash(token)))
@@ -203,6 +210,7 @@ impl App {
         let mut a: user::ActiveModel = u.clone().into();
         a.password_hash = Set(Some(hash));
         a.update(&self.db.write).await?;
+        self.sessions.forget_user(u.id);
         session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(now))
             .filter(session::Column::UserId.eq(u.id))

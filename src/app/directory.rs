@@ -308,6 +308,8 @@ impl App {
             revoke_sessions(&txn, id, now).await?;
         }
         txn.commit().await?;
+        // Roles, organisation or language may have changed too: the next request reads anew.
+        self.sessions.forget_user(id);
         Ok(updated)
     }
 
@@ -348,6 +350,7 @@ impl App {
             revoke_sessions(&txn, who.user_id, now).await?;
         }
         txn.commit().await?;
+        self.sessions.forget_user(who.user_id);
         Ok(updated)
     }
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::projects::{load_for_update, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
-use crate::store::entity::{milestone, project};
+use crate::store::entity::{milestone, progress_report, project};
 use crate::workflow::engine::Relation;
 use crate::workflow::model::Scope;
 
@@ -69,6 +69,17 @@ impl App {
         });
         a.updated_at = Set(now);
         let updated = a.update(&txn).await?;
+        progress_report::ActiveModel {
+            project_id: Set(p.id),
+            milestone_id: Set(m.id),
+            author_user_id: Set(who.user_id),
+            percent: Set(percent),
+            note: Set(note.to_string()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
         let done = milestone::Entity::find()
             .filter(milestone::Column::ProjectId.eq(p.id))
             .filter(milestone::Column::DoneAt.is_not_null())

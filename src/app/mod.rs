@@ -10,12 +10,13 @@ pub mod milestones;
 pub mod projects;
 pub mod registry;
 pub mod scores;
+pub mod session_cache;
 
 use std::sync::Arc;
 
+use crate::metrics::Metrics;
 use crate::store::entity::{project, user};
 use crate::store::queries::user_roles;
-use crate::metrics::Metrics;
 use crate::store::Db;
 use crate::workflow::engine::{Actor, Relation};
 use crate::workflow::Workflow;
@@ -29,6 +30,7 @@ pub struct App {
     pub db: Db,
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
+    pub sessions: Arc<session_cache::SessionCache>,
 }
 
 impl App {
@@ -37,6 +39,7 @@ impl App {
             db,
             registry: Arc::new(Registry::default()),
             metrics: Metrics::new(),
+            sessions: Arc::default(),
         }
     }
 }

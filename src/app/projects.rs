@@ -3,11 +3,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, LikeExpr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use sea_orm::sea_query::{Expr, Func, LikeExpr, Query};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -258,8 +258,7 @@ pub(crate) async fn save_change(
 
 impl App {
     pub async fn project(&self, id: i64) -> AppResult<project::Model> {
-        project::Entity::find_by_id(id)
-            .one(&self.db.read)
+        crate::store::action_inputs::find_project(&self.db, id)
             .await?
             .ok_or(AppError::NotFound {
                 what: "project",
@@ -296,7 +295,7 @@ impl App {
             for word in text.split_whitespace() {
                 let pattern = format!("%{}%", like_escape(&word.to_lowercase()));
                 q = q.filter(
-                    Expr::expr(Func::lower(Expr::col(project::Column::Title)))
+                    Expr::col(project::Column::TitleFolded)
                         .like(LikeExpr::new(pattern).escape('\\')),
                 );
             }
@@ -387,6 +386,7 @@ impl App {
             definition_id: Set(version.id),
             definition_key: Set(w.id().to_string()),
             title: Set(title.clone()),
+            title_folded: Set(title.to_lowercase()),
             year: Set(new.year),
             organisation_id: Set(org.id),
             district_id: Set(org.parent_id),
@@ -693,7 +693,11 @@ impl App {
         who: &Principal,
         id: i64,
         now: DateTime<Utc>,
-    ) -> AppResult<(project::Model, std::sync::Arc<Workflow>, Vec<AvailableAction>)> {
+    ) -> AppResult<(
+        project::Model,
+        std::sync::Arc<Workflow>,
+        Vec<AvailableAction>,
+    )> {
         let p = self.project(id).await?;
         let w = self.workflow_of(&p).await?;
         let form = parse_form(&p)?;

@@ -219,7 +219,11 @@ async fn visible_project(
     lang: Lang,
 ) -> ApiResult<project::Model> {
     let p = s.app.project(id).await.map_err(app_err(lang))?;
-    check_visible(who, &p).map_err(app_err(lang))?;
+    if let Err(e) = check_visible(who, &p) {
+        // With the workflow, so that the reason reads as a sentence.
+        let w = s.app.workflow_of(&p).await.ok();
+        return Err(ApiError::from_app(e, lang, w.as_deref()));
+    }
     Ok(p)
 }
 
@@ -445,9 +449,8 @@ pub async fn available_actions(
                 name: t
                     .map(|t| t.name.get(lang.code()).to_string())
                     .unwrap_or_else(|| a.action.clone()),
-                comment_required: t.is_some_and(|t| {
-                    t.comment == crate::workflow::model::CommentRule::Required
-                }),
+                comment_required: t
+                    .is_some_and(|t| t.comment == crate::workflow::model::CommentRule::Required),
                 reasons: a
                     .reasons
                     .iter()

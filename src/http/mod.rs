@@ -14,12 +14,12 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use utoipa::OpenApi;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::App;
 pub use limiter::LoginLimiter;
@@ -57,7 +57,9 @@ struct SecuritySchemes;
 
 impl utoipa::Modify for SecuritySchemes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
@@ -76,7 +78,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::login))
         .routes(routes!(api::logout))
         .routes(routes!(api::me, directory::update_me))
-        .routes(routes!(directory::list_organisations, directory::add_organisation))
+        .routes(routes!(
+            directory::list_organisations,
+            directory::add_organisation
+        ))
         .routes(routes!(directory::list_users, directory::add_user))
         .routes(routes!(directory::update_user))
         .routes(routes!(api::definitions))

@@ -123,7 +123,9 @@ td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top
                     .as_array()
                     .map(|r| r.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
-                html.push_str("<table><tr><th>field</th><th>type</th><th></th><th>description</th></tr>");
+                html.push_str(
+                    "<table><tr><th>field</th><th>type</th><th></th><th>description</th></tr>",
+                );
                 for (field, p) in props {
                     html.push_str(&format!(
                         "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -158,14 +160,16 @@ fn operation(method: &str, path: &str, op: &Value) -> String {
             h.push_str(&format!("<p>{}</p>", esc(t)));
         }
     }
-    if op["security"]
-        .as_array()
-        .is_some_and(|s| s.iter().any(|x| x.as_object().is_some_and(|o| o.is_empty())))
-    {
+    if op["security"].as_array().is_some_and(|s| {
+        s.iter()
+            .any(|x| x.as_object().is_some_and(|o| o.is_empty()))
+    }) {
         h.push_str("<p><i>无需登录 / no login needed</i></p>");
     }
     if let Some(params) = op["parameters"].as_array() {
-        h.push_str("<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>");
+        h.push_str(
+            "<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>",
+        );
         for p in params {
             h.push_str(&format!(
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -2,10 +2,13 @@
 
 pub mod appraisal;
 pub mod audit_event;
+pub mod calendar_feed;
 pub mod definition;
+pub mod guidance;
 pub mod milestone;
 pub mod organisation;
 pub mod outbox;
+pub mod progress_report;
 pub mod project;
 pub mod project_deadline;
 pub mod score_sheet;

@@ -11,6 +11,8 @@ pub struct Model {
     pub definition_id: i64,
     pub definition_key: String,
     pub title: String,
+    /// The title lower-cased by the application, for case-insensitive search.
+    pub title_folded: String,
     pub year: i32,
     pub organisation_id: i64,
     /// The district above `organisation_id`, kept here so access checks need no join.

@@ -1,0 +1,184 @@
+//! A raw HTTP/1.1 client over TCP and a real server on 127.0.0.1:0, for end-to-end API tests.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use secretary_projects::app::accounts::hash_password;
+use secretary_projects::app::App;
+use secretary_projects::store::entity::user;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The password [`set_passwords`] gives every user and [`login`] uses.
+pub const PASSWORD: &str = "secret1";
+
+pub struct Reply {
+    pub status: u16,
+    /// The status line and headers, lower-cased.
+    pub headers: String,
+    /// The body as JSON (`Null` when it is not JSON).
+    pub body: Value,
+    /// The body as text (de-chunked).
+    pub text: String,
+}
+
+impl Reply {
+    /// The value of a header (name in lower case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == name).then(|| v.trim())
+        })
+    }
+}
+
+/// Undo `Transfer-Encoding: chunked`.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&raw[..eol]);
+        let size_text = size_text.split(';').next().unwrap_or("").trim();
+        let Ok(size) = usize::from_str_radix(size_text, 16) else {
+            break;
+        };
+        raw = &raw[eol + 2..];
+        if size == 0 || raw.len() < size {
+            out.extend_from_slice(&raw[..size.min(raw.len())]);
+            break;
+        }
+        out.extend_from_slice(&raw[..size]);
+        raw = raw.get(size + 2..).unwrap_or(&[]);
+    }
+    out
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+pub async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    extra: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        if !extra
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req.push_str("Content-Type: application/json\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{b}", b.len()));
+    } else {
+        req.push_str("\r\n");
+    }
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let rest = raw.get(split + 4..).unwrap_or(&[]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .lines()
+        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"));
+    let text = if chunked {
+        String::from_utf8_lossy(&dechunk(rest)).to_string()
+    } else {
+        String::from_utf8_lossy(rest).to_string()
+    };
+    // JSON bodies; failing that, the JSON between the first `{` and the last `}`.
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| match (text.find('{'), text.rfind('}')) {
+            (Some(a), Some(b)) if b >= a => {
+                serde_json::from_str(&text[a..=b]).unwrap_or(Value::Null)
+            }
+            _ => Value::Null,
+        });
+    Reply {
+        status,
+        headers: head,
+        body,
+        text,
+    }
+}
+
+/// `POST /api/v1/login` with this login and password, whatever the answer.
+pub async fn try_login(addr: SocketAddr, who: &str, password: &str) -> Reply {
+    call(
+        addr,
+        "POST",
+        "/api/v1/login",
+        None,
+        &[],
+        Some(&json!({"login": who, "password": password}).to_string()),
+    )
+    .await
+}
+
+/// Log in with [`PASSWORD`]; asserts success and the session cookie; answers the token.
+pub async fn login(addr: SocketAddr, who: &str) -> String {
+    let r = try_login(addr, who, PASSWORD).await;
+    assert_eq!(r.status, 200, "{who}: {}", r.body);
+    assert!(
+        r.headers.contains("set-cookie: sp_session=") && r.headers.contains("httponly"),
+        "{}",
+        r.headers
+    );
+    r.body["token"].as_str().unwrap().to_string()
+}
+
+/// Give every user in the database the password [`PASSWORD`].
+pub async fn set_passwords(app: &App) {
+    let hash = hash_password(PASSWORD).unwrap();
+    for u in user::Entity::find().all(&app.db.read).await.unwrap() {
+        let mut a: user::ActiveModel = u.into();
+        a.password_hash = Set(Some(hash.clone()));
+        a.update(&app.db.write).await.unwrap();
+    }
+}
+
+/// A running server; [`Server::stop`] shuts it down and checks that it ended cleanly.
+pub struct Server {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// Serve `app` on 127.0.0.1 at a free port.
+pub async fn start(app: &App) -> (SocketAddr, Server) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(secretary_projects::http::serve(
+        app.clone(),
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, Server { stop, task })
+}

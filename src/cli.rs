@@ -390,7 +390,11 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
     };
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(bind);
     println!("Secretary Projects is listening on http://{addr}  (API: http://{addr}/api/v1, health: http://{addr}/healthz)");
-    match crate::http::serve(app, listener, crate::http::shutdown_signal()).await {
+    let settings = crate::http::Settings {
+        public_url: config.public_url.clone(),
+        time_zone: config.time_zone,
+    };
+    match crate::http::serve_with(app, settings, listener, crate::http::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server error: {e}");

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod directory;
 pub mod error;
+pub mod implementation;
 pub mod milestones;
 pub mod projects;
 pub mod registry;

@@ -212,7 +212,7 @@ fn check_visible(who: &Principal, p: &project::Model) -> Result<(), AppError> {
     }
 }
 
-async fn visible_project(
+pub(crate) async fn visible_project(
     s: &AppState,
     who: &Principal,
     id: i64,

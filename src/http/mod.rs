@@ -4,6 +4,7 @@ pub mod api;
 pub mod directory;
 pub mod error;
 pub mod extract;
+pub mod implementation;
 mod limiter;
 mod reference;
 mod telemetry;
@@ -31,6 +32,26 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct AppState {
     pub app: App,
     pub limiter: Arc<LoginLimiter>,
+    /// Where users reach the server, for links (calendar feeds, mail).
+    pub public_url: Arc<str>,
+    /// The district's time zone: "today" for statuses and schedules.
+    pub time_zone: chrono_tz::Tz,
+}
+
+/// What the HTTP layer takes from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub public_url: String,
+    pub time_zone: chrono_tz::Tz,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:8080".into(),
+            time_zone: chrono_tz::Asia::Shanghai,
+        }
+    }
 }
 
 /// The API's description: title, version, the bearer and cookie security schemes.
@@ -48,6 +69,7 @@ Errors are application/problem+json in zh-CN or English by Accept-Language.",
         (name = "directory", description = "Organisations and users of the district"),
         (name = "definitions", description = "Workflow definitions and their versions"),
         (name = "projects", description = "Projects, their forms, actions and history"),
+        (name = "implementation", description = "Milestones, progress, road map, guidance, calendar feeds"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -90,6 +112,13 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::edit_form))
         .routes(routes!(api::available_actions, api::take_action))
         .routes(routes!(api::history))
+        .routes(routes!(implementation::timeline))
+        .routes(routes!(implementation::report_progress))
+        .routes(routes!(
+            implementation::list_guidance,
+            implementation::post_guidance
+        ))
+        .routes(routes!(implementation::new_calendar))
 }
 
 /// The OpenAPI 3.1 document of the whole API, generated from the handlers.
@@ -97,18 +126,26 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api_routes())
         .routes(routes!(api::healthz))
+        .routes(routes!(implementation::calendar_feed))
         .split_for_parts();
     api
 }
 
 pub fn router(app: App) -> Router {
+    router_with(app, Settings::default())
+}
+
+pub fn router_with(app: App, settings: Settings) -> Router {
     let state = AppState {
         app,
         limiter: Arc::new(LoginLimiter::new(10, Duration::from_secs(60))),
+        public_url: settings.public_url.into(),
+        time_zone: settings.time_zone,
     };
     let (routes, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api_routes())
         .routes(routes!(api::healthz))
+        .routes(routes!(implementation::calendar_feed))
         .split_for_parts();
     let spec = Arc::new(spec);
     let reference = Arc::new(reference::render(&spec));
@@ -144,9 +181,18 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(app, Settings::default(), listener, shutdown).await
+}
+
+pub async fn serve_with(
+    app: App,
+    settings: Settings,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
+        router_with(app, settings).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await

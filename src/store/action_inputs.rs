@@ -150,34 +150,38 @@ fn get_date(r: &Row, col: &str) -> rusqlite::Result<NaiveDate> {
     })
 }
 
+/// The columns of `projects`, in the order `read_project` takes them by position (a lookup by
+/// name compares every column name, and showed in profiles of the read path).
+const SELECT_PROJECT: &str = "SELECT id, definition_id, definition_key, title, title_folded, year, organisation_id, district_id, lead_user_id, stage, form_data, version, milestones_total, milestones_done, appraisal_count, score_counts, audit_seq, audit_head, final_score, grade, score_detail, stage_entered_at, created_at, updated_at FROM projects WHERE id = ?1";
+
 fn read_project(c: &Connection, id: i64) -> rusqlite::Result<Option<project::Model>> {
-    c.prepare_cached("SELECT * FROM projects WHERE id = ?1")?
+    c.prepare_cached(SELECT_PROJECT)?
         .query_row([id], |r| {
             Ok(project::Model {
-                id: r.get("id")?,
-                definition_id: r.get("definition_id")?,
-                definition_key: r.get("definition_key")?,
-                title: r.get("title")?,
-                title_folded: r.get("title_folded")?,
-                year: r.get("year")?,
-                organisation_id: r.get("organisation_id")?,
-                district_id: r.get("district_id")?,
-                lead_user_id: r.get("lead_user_id")?,
-                stage: r.get("stage")?,
-                form_data: r.get("form_data")?,
-                version: r.get("version")?,
-                milestones_total: r.get("milestones_total")?,
-                milestones_done: r.get("milestones_done")?,
-                appraisal_count: r.get("appraisal_count")?,
-                score_counts: r.get("score_counts")?,
-                audit_seq: r.get("audit_seq")?,
-                audit_head: r.get("audit_head")?,
-                final_score: r.get("final_score")?,
-                grade: r.get("grade")?,
-                score_detail: r.get("score_detail")?,
-                stage_entered_at: get_time(r, "stage_entered_at")?,
-                created_at: get_time(r, "created_at")?,
-                updated_at: get_time(r, "updated_at")?,
+                id: r.get(0)?,
+                definition_id: r.get(1)?,
+                definition_key: r.get(2)?,
+                title: r.get(3)?,
+                title_folded: r.get(4)?,
+                year: r.get(5)?,
+                organisation_id: r.get(6)?,
+                district_id: r.get(7)?,
+                lead_user_id: r.get(8)?,
+                stage: r.get(9)?,
+                form_data: r.get(10)?,
+                version: r.get(11)?,
+                milestones_total: r.get(12)?,
+                milestones_done: r.get(13)?,
+                appraisal_count: r.get(14)?,
+                score_counts: r.get(15)?,
+                audit_seq: r.get(16)?,
+                audit_head: r.get(17)?,
+                final_score: r.get(18)?,
+                grade: r.get(19)?,
+                score_detail: r.get(20)?,
+                stage_entered_at: time(&r.get::<_, String>(21)?)?,
+                created_at: time(&r.get::<_, String>(22)?)?,
+                updated_at: time(&r.get::<_, String>(23)?)?,
             })
         })
         .optional()

@@ -11,6 +11,7 @@ pub mod load;
 pub mod model;
 pub mod pos;
 pub mod problem;
+pub mod progress;
 pub mod units;
 
 use std::path::{Path, PathBuf};

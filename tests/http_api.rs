@@ -399,3 +399,122 @@ async fn the_api_end_to_end() {
     server.stop().await;
     drop(w);
 }
+
+/// Two clients take actions on the same project version at the same moment: exactly one wins,
+/// the other gets 409, and the history holds one change. Repeated over several rounds, with
+/// different actions racing (approve against return_for_revision), so that the race is real.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_actions_on_one_version() {
+    let t = env().await;
+    world(
+        &t.app,
+        1,
+        &[
+            ("reviewer1", "reviewer", 0),
+            ("reviewer2", "reviewer", 0),
+            ("secretary1", "secretary", 1),
+            ("member1", "member", 1),
+        ],
+    )
+    .await;
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
+    let sec = login(addr, "secretary1").await;
+    let r1 = login(addr, "reviewer1").await;
+    let r2 = login(addr, "reviewer2").await;
+    let theme = t
+        .app
+        .registry
+        .current("secretary_project")
+        .unwrap()
+        .workflow
+        .field("theme")
+        .unwrap()
+        .options[0]
+        .id
+        .to_string();
+    for round in 0..5 {
+        let body = json!({"definition": "secretary_project", "title": format!("并发{round}"),
+            "year": 2026, "form": application(&theme)})
+        .to_string();
+        let created = call(
+            addr,
+            "POST",
+            "/api/v1/projects",
+            Some(&sec),
+            &[],
+            Some(&body),
+        )
+        .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let path = format!("/api/v1/projects/{}", created.body["id"]);
+        let v = created.body["version"].as_i64().unwrap();
+        let submit = json!({"action": "submit", "version": v}).to_string();
+        let r = call(
+            addr,
+            "POST",
+            &format!("{path}/actions"),
+            Some(&sec),
+            &[],
+            Some(&submit),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v = r.body["project"]["version"].as_i64().unwrap();
+        let before = call(
+            addr,
+            "GET",
+            &format!("{path}/history"),
+            Some(&r1),
+            &[],
+            None,
+        )
+        .await;
+        let events_before = before.body["items"].as_array().unwrap().len();
+
+        let approve = json!({"action": "approve", "version": v, "comment": "同意"}).to_string();
+        let back =
+            json!({"action": "return_for_revision", "version": v, "comment": "请补充"}).to_string();
+        let actions = format!("{path}/actions");
+        let (a, b) = tokio::join!(
+            call(addr, "POST", &actions, Some(&r1), &[], Some(&approve)),
+            call(addr, "POST", &actions, Some(&r2), &[], Some(&back)),
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [200, 409],
+            "round {round}: {} / {}",
+            a.body,
+            b.body
+        );
+        let loser = if a.status == 409 { &a } else { &b };
+        assert_eq!(
+            loser.body["type"], "urn:secretary-projects:problem:conflict",
+            "{}",
+            loser.body
+        );
+        assert_eq!(loser.body["expected_version"], v);
+        let winner = if a.status == 200 { &a } else { &b };
+        let after = call(
+            addr,
+            "GET",
+            &format!("{path}/history"),
+            Some(&r1),
+            &[],
+            None,
+        )
+        .await;
+        let items = after.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), events_before + 1, "round {round}: one change");
+        assert_eq!(
+            items.last().unwrap()["to_stage"],
+            winner.body["to"],
+            "the history holds the winner's change"
+        );
+        let now = call(addr, "GET", &path, Some(&r1), &[], None).await;
+        assert_eq!(now.body["version"].as_i64(), Some(v + 1));
+    }
+    server.stop().await;
+}

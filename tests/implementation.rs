@@ -749,3 +749,221 @@ async fn calendar_feed() {
 
     s.server.stop().await;
 }
+
+/// The topic pool: a subdistrict records and discusses candidate problems; reviewers see the
+/// district's pool; one topic is promoted into an application with its text carried over.
+#[tokio::test]
+async fn topic_pool_to_project() {
+    let s = site().await;
+    let new = |title: &str, source: &str, description: &str| json!({"title": title, "source": source, "area": "幸福社区", "description": description});
+    let a = s
+        .send(
+            "member1",
+            "POST",
+            "/api/v1/topics",
+            &new("老旧小区停车难", "field_visit", "夜间停车位缺口约200个"),
+        )
+        .await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.body["status"], "open");
+    let a_id = a.body["id"].as_i64().unwrap();
+    let b = s
+        .send(
+            "secretary1",
+            "POST",
+            "/api/v1/topics",
+            &new("加装电梯", "resident_request", ""),
+        )
+        .await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    let b_id = b.body["id"].as_i64().unwrap();
+    let other = s
+        .send(
+            "secretary2",
+            "POST",
+            "/api/v1/topics",
+            &new("菜市场", "demand_list", ""),
+        )
+        .await;
+    assert_eq!(other.status, 201, "{}", other.text);
+
+    // Who sees what: own subdistrict, or the whole district.
+    let ids = |r: &Reply| -> Vec<i64> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    let mine = s.get("secretary1", "/api/v1/topics").await;
+    assert_eq!(ids(&mine).len(), 2, "{}", mine.text);
+    let theirs = s.get("secretary2", "/api/v1/topics").await;
+    assert_eq!(ids(&theirs).len(), 1);
+    assert!(!ids(&theirs).contains(&a_id));
+    let district = s.get("reviewer1", "/api/v1/topics").await;
+    assert_eq!(ids(&district).len(), 3);
+    assert_eq!(
+        s.get("secretary2", &format!("/api/v1/topics/{a_id}"))
+            .await
+            .status,
+        403
+    );
+
+    // Discussion: the team and the reviewers; not outsiders; not empty.
+    let topic_path = format!("/api/v1/topics/{a_id}");
+    for who in ["secretary1", "reviewer1"] {
+        let r = s
+            .send(
+                who,
+                "POST",
+                &format!("{topic_path}/comments"),
+                &json!({"body": format!("{who}的意见")}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let r = s
+        .send(
+            "secretary2",
+            "POST",
+            &format!("{topic_path}/comments"),
+            &json!({"body": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = s
+        .send(
+            "member1",
+            "POST",
+            &format!("{topic_path}/comments"),
+            &json!({"body": "  "}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let one = s.get("member1", &topic_path).await;
+    assert_eq!(one.status, 200);
+    assert_eq!(one.body["comments"].as_array().unwrap().len(), 2);
+    assert_eq!(one.body["comments"][0]["body"], "secretary1的意见");
+
+    // Edits: the subdistrict's pool roles; a reviewer may not; bad sources refused.
+    let r = s
+        .send(
+            "member1",
+            "PATCH",
+            &topic_path,
+            &json!({"area": "幸福社区东区"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["area"].as_str()),
+        (200, Some("幸福社区东区"))
+    );
+    let r = s
+        .send("reviewer1", "PATCH", &topic_path, &json!({"area": "x"}))
+        .await;
+    assert_eq!(r.status, 403);
+    let r = s
+        .send(
+            "member1",
+            "PATCH",
+            &topic_path,
+            &json!({"source": "rumour"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = s
+        .send(
+            "member1",
+            "PATCH",
+            &topic_path,
+            &json!({"status": "promoted"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "promotion only through /promote: {}", r.text);
+
+    // Drop one topic; a dropped topic cannot be promoted until reopened.
+    let b_path = format!("/api/v1/topics/{b_id}");
+    let r = s
+        .send(
+            "secretary1",
+            "PATCH",
+            &b_path,
+            &json!({"status": "dropped"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (200, Some("dropped"))
+    );
+    let r = s
+        .send(
+            "secretary1",
+            "POST",
+            &format!("{b_path}/promote"),
+            &json!({"year": 2026}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    let dropped = s.get("secretary1", "/api/v1/topics?status=dropped").await;
+    assert_eq!(ids(&dropped), vec![b_id]);
+
+    // Promote: title and description carry over into a new application in the initial stage.
+    let r = s
+        .send(
+            "reviewer1",
+            "POST",
+            &format!("{topic_path}/promote"),
+            &json!({"year": 2026}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "reviewers do not file applications");
+    let r = s
+        .send(
+            "secretary1",
+            "POST",
+            &format!("{topic_path}/promote"),
+            &json!({"year": 1999}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 422,
+        "a bad year leaves the topic open: {}",
+        r.text
+    );
+    assert_eq!(
+        s.get("secretary1", &topic_path).await.body["topic"]["status"],
+        "open"
+    );
+    let r = s
+        .send(
+            "secretary1",
+            "POST",
+            &format!("{topic_path}/promote"),
+            &json!({"year": 2026}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["topic"]["status"], "promoted");
+    let project_id = r.body["project"]["id"].as_i64().unwrap();
+    assert_eq!(r.body["topic"]["project_id"], project_id);
+    let p = s.project(project_id).await;
+    assert_eq!(p["title"], "老旧小区停车难");
+    assert_eq!(p["stage"], "drafting");
+    assert_eq!(p["form"]["problem"], "夜间停车位缺口约200个");
+    // Once promoted, a topic stays as it is.
+    let r = s
+        .send(
+            "secretary1",
+            "POST",
+            &format!("{topic_path}/promote"),
+            &json!({"year": 2026}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let r = s
+        .send("member1", "PATCH", &topic_path, &json!({"title": "改名"}))
+        .await;
+    assert_eq!(r.status, 422);
+    s.server.stop().await;
+}

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_core;
 mod m20261125_000002_sessions;
 mod m20261125_000003_implementation;
+mod m20261125_000004_topics;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_core::Migration),
             Box::new(m20261125_000002_sessions::Migration),
             Box::new(m20261125_000003_implementation::Migration),
+            Box::new(m20261125_000004_topics::Migration),
         ]
     }
 }

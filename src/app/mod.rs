@@ -12,6 +12,7 @@ pub mod projects;
 pub mod registry;
 pub mod scores;
 pub mod session_cache;
+pub mod topics;
 
 use std::sync::Arc;
 

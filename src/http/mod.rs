@@ -8,6 +8,7 @@ pub mod implementation;
 mod limiter;
 mod reference;
 mod telemetry;
+pub mod topics;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,7 +17,9 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -69,6 +72,7 @@ Errors are application/problem+json in zh-CN or English by Accept-Language.",
         (name = "directory", description = "Organisations and users of the district"),
         (name = "definitions", description = "Workflow definitions and their versions"),
         (name = "projects", description = "Projects, their forms, actions and history"),
+        (name = "topics", description = "The topic pool: candidate problems, discussion, promotion to a project"),
         (name = "implementation", description = "Milestones, progress, road map, guidance, calendar feeds"),
         (name = "operations", description = "Health and metrics"),
     )
@@ -119,6 +123,10 @@ fn api_routes() -> OpenApiRouter<AppState> {
             implementation::post_guidance
         ))
         .routes(routes!(implementation::new_calendar))
+        .routes(routes!(topics::list_topics, topics::create_topic))
+        .routes(routes!(topics::get_topic, topics::update_topic))
+        .routes(routes!(topics::comment_topic))
+        .routes(routes!(topics::promote_topic))
 }
 
 /// The OpenAPI 3.1 document of the whole API, generated from the handlers.
@@ -170,9 +178,53 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!(
+                        "request",
+                        request_id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
+                ),
+        )
+        .layer(SetRequestIdLayer::new(request_id, RequestIds::new()))
         .with_state(state)
+}
+
+/// Request ids: a random prefix per process and a counter, unique across restarts and servers
+/// without drawing randomness for every request (a UUID per request showed in profiles).
+#[derive(Clone)]
+struct RequestIds {
+    prefix: u32,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RequestIds {
+    fn new() -> RequestIds {
+        RequestIds {
+            prefix: rand::random(),
+            next: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        axum::http::HeaderValue::from_str(&format!("{:08x}-{n:x}", self.prefix))
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 /// Serve until `shutdown` resolves; in-flight requests finish first.

@@ -634,6 +634,18 @@ impl Validator<'_> {
         self.unused_templates(d);
         if let Some(tp) = &d.topic_pool {
             self.topic_pool(tp, &role_index, &stage_index, &field_index, d);
+            let promote = stage_index.get(tp.promote_to.as_str()).copied();
+            if let (Some(p), Some(i)) = (promote, initial_stage) {
+                if p != i {
+                    self.report(
+                        loc(&tp.promote_to),
+                        format!(
+                            "a promoted topic becomes a new project, which starts in the initial stage `{}`, not `{}`",
+                            d.stages[i].id, tp.promote_to
+                        ),
+                    );
+                }
+            }
         }
         if let Some(sc) = &d.scoring {
             self.scoring(sc);

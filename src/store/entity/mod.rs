@@ -13,4 +13,6 @@ pub mod project;
 pub mod project_deadline;
 pub mod score_sheet;
 pub mod session;
+pub mod topic;
+pub mod topic_comment;
 pub mod user;

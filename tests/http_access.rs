@@ -439,6 +439,24 @@ async fn every_route_by_every_kind_of_caller() {
         "member1",
         400,
     ));
+    rows.push(row("GET", "/api/v1/dispatch", None, "anon", 401));
+    for who in ["secretary1", "member1", "secretary2", "reviewer1", "admin"] {
+        rows.push(row("GET", "/api/v1/dispatch?on=2026-05-01", None, who, 200));
+    }
+    rows.push(row(
+        "GET",
+        "/api/v1/dispatch?on=May",
+        None,
+        "reviewer1",
+        400,
+    ));
+    rows.push(row(
+        "GET",
+        "/api/v1/dispatch?year=1900",
+        None,
+        "reviewer1",
+        400,
+    ));
     rows.push(row("POST", "/api/v1/me/calendar", None, "anon", 401));
     rows.push(row("POST", "/api/v1/me/calendar", None, "member1", 200));
     rows.push(row("GET", "/calendar/00ff.ics", None, "anon", 404));
@@ -604,6 +622,7 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
     ("/api/v1/projects/{id}/guidance", &["get", "post"]),
     ("/api/v1/milestones/{id}/progress", &["post"]),
     ("/api/v1/me/calendar", &["post"]),
+    ("/api/v1/dispatch", &["get"]),
     ("/api/v1/topics", &["get", "post"]),
     ("/api/v1/topics/{id}", &["get", "patch"]),
     ("/api/v1/topics/{id}/comments", &["post"]),

@@ -967,3 +967,75 @@ async fn topic_pool_to_project() {
     assert_eq!(r.status, 422);
     s.server.stop().await;
 }
+
+/// The dispatch view: the district sees every live project with its overdue and behind
+/// milestones, most urgent first; a subdistrict sees its own.
+#[tokio::test]
+async fn dispatch_view() {
+    let s = site().await;
+    let late = s
+        .create(
+            "迟缓项目",
+            json!([
+                {"title": "前期调研", "owner": "member1", "start": "2026-01-15", "due": "2026-03-31"},
+                {"title": "施工", "owner": "member1", "start": "2026-04-01", "due": "2026-09-30"}
+            ]),
+        )
+        .await;
+    let fine = s
+        .create(
+            "顺利项目",
+            json!([{"title": "全部", "owner": "member1", "start": "2026-01-15", "due": "2026-12-31"}]),
+        )
+        .await;
+    for id in [late, fine] {
+        s.act_ok("secretary1", id, "submit", None).await;
+        s.act_ok("reviewer1", id, "approve", Some("同意")).await;
+    }
+    // The fine project reports well ahead of its plan.
+    let tl = s.timeline("member1", fine, "2026-04-15").await;
+    let m = tl["milestones"][0]["id"].as_i64().unwrap();
+    let r = s
+        .send(
+            "member1",
+            "POST",
+            &format!("/api/v1/milestones/{m}/progress"),
+            &json!({"percent": 60, "note": "进展顺利"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let d = s
+        .get("reviewer1", "/api/v1/dispatch?on=2026-04-15&year=2026")
+        .await;
+    assert_eq!(d.status, 200, "{}", d.text);
+    assert_eq!(d.body["on"], "2026-04-15");
+    assert_eq!(d.body["projects"], 2);
+    let rows = d.body["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["project_id"], late, "the late project comes first");
+    assert_eq!(rows[0]["overdue"].as_array().unwrap().len(), 1);
+    assert_eq!(rows[0]["overdue"][0]["title"], "前期调研");
+    assert_eq!(rows[0]["behind_schedule"], true);
+    assert_eq!(rows[1]["project_id"], fine);
+    assert_eq!(rows[1]["behind_schedule"], false);
+    assert_eq!(rows[1]["percent"], 60.0);
+    assert!(rows[1]["last_report_at"].is_string());
+    assert_eq!(d.body["behind_schedule"], 1);
+    assert_eq!(d.body["overdue_milestones"], 1);
+    // Earlier in the year nothing is overdue yet.
+    let early = s
+        .get("reviewer1", "/api/v1/dispatch?on=2026-02-01&year=2026")
+        .await;
+    assert_eq!(early.body["overdue_milestones"], 0, "{}", early.text);
+    // Scope: the subdistrict sees its own; another subdistrict sees none of them.
+    let own = s.get("secretary1", "/api/v1/dispatch?on=2026-04-15").await;
+    assert_eq!(own.body["projects"], 2);
+    let other = s.get("secretary2", "/api/v1/dispatch?on=2026-04-15").await;
+    assert_eq!(other.body["projects"], 0);
+    // Another year is empty.
+    let next = s
+        .get("reviewer1", "/api/v1/dispatch?on=2026-04-15&year=2027")
+        .await;
+    assert_eq!(next.body["projects"], 0);
+    s.server.stop().await;
+}

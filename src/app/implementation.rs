@@ -448,3 +448,160 @@ pub struct CalendarItem {
     pub done: bool,
     pub project_id: i64,
 }
+
+/// One project in the district's dispatch view (调度): where it stands on a day.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DispatchRow {
+    pub project_id: i64,
+    pub title: String,
+    pub organisation_id: i64,
+    pub organisation: String,
+    pub lead_user_id: i64,
+    pub stage: String,
+    /// Weighted completion of the milestones, 0-100.
+    pub percent: f64,
+    pub milestones: usize,
+    pub milestones_done: usize,
+    pub overdue: Vec<MilestoneView>,
+    /// Milestones behind the straight-line plan but not yet overdue.
+    pub behind: Vec<MilestoneView>,
+    pub last_report_at: Option<DateTime<Utc>>,
+    /// Overdue or behind.
+    pub behind_schedule: bool,
+}
+
+/// The dispatch view: every live project the caller sees, most urgent first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Dispatch {
+    pub on: NaiveDate,
+    pub projects: usize,
+    pub behind_schedule: usize,
+    pub overdue_milestones: usize,
+    pub rows: Vec<DispatchRow>,
+}
+
+/// Build the dispatch rows from loaded data: pure, the day passed in.
+pub fn dispatch_rows(
+    projects: &[(project::Model, String)],
+    milestones: &[milestone::Model],
+    reports: &[(i64, i64, DateTime<Utc>)],
+    today: NaiveDate,
+    lang: &str,
+) -> Dispatch {
+    let mut rows: Vec<DispatchRow> = projects
+        .iter()
+        .map(|(p, org)| {
+            let ms: Vec<&milestone::Model> =
+                milestones.iter().filter(|m| m.project_id == p.id).collect();
+            let last_of = |mid: i64| {
+                reports
+                    .iter()
+                    .filter(|(_, m, _)| *m == mid)
+                    .map(|(_, _, t)| *t)
+                    .max()
+            };
+            let views: Vec<MilestoneView> = ms
+                .iter()
+                .map(|m| milestone_view(m, today, last_of(m.id), lang))
+                .collect();
+            let overdue: Vec<MilestoneView> = views
+                .iter()
+                .filter(|v| v.status == MilestoneStatus::Overdue)
+                .cloned()
+                .collect();
+            let behind: Vec<MilestoneView> = views
+                .iter()
+                .filter(|v| v.behind_schedule && v.status != MilestoneStatus::Overdue)
+                .cloned()
+                .collect();
+            DispatchRow {
+                project_id: p.id,
+                title: p.title.clone(),
+                organisation_id: p.organisation_id,
+                organisation: org.clone(),
+                lead_user_id: p.lead_user_id,
+                stage: p.stage.clone(),
+                percent: progress::weighted_percent(
+                    &ms.iter()
+                        .map(|m| (m.weight, m.percent, m.done_at.is_some()))
+                        .collect::<Vec<_>>(),
+                ),
+                milestones: ms.len(),
+                milestones_done: ms.iter().filter(|m| m.done_at.is_some()).count(),
+                behind_schedule: !overdue.is_empty() || !behind.is_empty(),
+                overdue,
+                behind,
+                last_report_at: reports
+                    .iter()
+                    .filter(|(pid, _, _)| *pid == p.id)
+                    .map(|(_, _, t)| *t)
+                    .max(),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.overdue
+            .len()
+            .cmp(&a.overdue.len())
+            .then(b.behind.len().cmp(&a.behind.len()))
+            .then(a.percent.total_cmp(&b.percent))
+            .then(a.project_id.cmp(&b.project_id))
+    });
+    Dispatch {
+        on: today,
+        projects: rows.len(),
+        behind_schedule: rows.iter().filter(|r| r.behind_schedule).count(),
+        overdue_milestones: rows.iter().map(|r| r.overdue.len()).sum(),
+        rows,
+    }
+}
+
+impl App {
+    /// The dispatch view of `year` as of `today`: the live projects (not in a terminal stage)
+    /// of the caller's subdistrict, or of the whole district for district users.
+    pub async fn dispatch(
+        &self,
+        who: &Principal,
+        year: i32,
+        today: NaiveDate,
+        lang: &str,
+    ) -> AppResult<Dispatch> {
+        use crate::store::entity::organisation;
+        let district_user = self.is_district_org(who.organisation_id).await?;
+        let mut q = project::Entity::find().filter(project::Column::Year.eq(year));
+        q = if district_user {
+            q.filter(project::Column::DistrictId.eq(who.organisation_id))
+        } else {
+            q.filter(project::Column::OrganisationId.eq(who.organisation_id))
+        };
+        let all = q.all(&self.db.read).await?;
+        let orgs: std::collections::HashMap<i64, String> = organisation::Entity::find()
+            .all(&self.db.read)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.name))
+            .collect();
+        let mut live = Vec::new();
+        for p in all {
+            let w = self.workflow_of(&p).await?;
+            if !w.is_terminal(&p.stage) {
+                let org = orgs.get(&p.organisation_id).cloned().unwrap_or_default();
+                live.push((p, org));
+            }
+        }
+        let ids: Vec<i64> = live.iter().map(|(p, _)| p.id).collect();
+        let milestones = milestone::Entity::find()
+            .filter(milestone::Column::ProjectId.is_in(ids.clone()))
+            .order_by_asc(milestone::Column::Position)
+            .all(&self.db.read)
+            .await?;
+        let reports: Vec<(i64, i64, DateTime<Utc>)> = progress_report::Entity::find()
+            .filter(progress_report::Column::ProjectId.is_in(ids))
+            .all(&self.db.read)
+            .await?
+            .into_iter()
+            .map(|r| (r.project_id, r.milestone_id, r.created_at))
+            .collect();
+        Ok(dispatch_rows(&live, &milestones, &reports, today, lang))
+    }
+}

@@ -220,3 +220,38 @@ pub fn render_calendar(owner: &str, items: &[CalendarItem], public_url: &str) ->
     }
     cal.done().to_string()
 }
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DispatchQuery {
+    /// The projects' year; default the year of `on`.
+    year: Option<i32>,
+    /// The day to look at (YYYY-MM-DD); default today in the server's time zone.
+    on: Option<String>,
+}
+
+/// The dispatch view (调度): every live project's progress on a day, most urgent first.
+#[utoipa::path(get, path = "/dispatch", tag = "implementation", params(DispatchQuery),
+    responses((status = 200, body = crate::app::implementation::Dispatch), (status = 400, body = Problem), (status = 401, body = Problem)))]
+pub async fn dispatch(
+    State(s): State<AppState>,
+    lang: Lang,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<DispatchQuery>,
+) -> ApiResult<Json<crate::app::implementation::Dispatch>> {
+    let today = day(&s, &OnQuery { on: q.on }, lang)?;
+    let year = q.year.unwrap_or(chrono::Datelike::year(&today));
+    if !(2000..=2100).contains(&year) {
+        return Err(ApiError::bad_request(
+            lang,
+            "year must be from 2000 to 2100",
+        ));
+    }
+    let d = s
+        .app
+        .dispatch(&who, year, today, lang.code())
+        .await
+        .map_err(app_err(lang))?;
+    Ok(Json(d))
+}

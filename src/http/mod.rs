@@ -123,6 +123,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
             implementation::post_guidance
         ))
         .routes(routes!(implementation::new_calendar))
+        .routes(routes!(implementation::dispatch))
         .routes(routes!(topics::list_topics, topics::create_topic))
         .routes(routes!(topics::get_topic, topics::update_topic))
         .routes(routes!(topics::comment_topic))

@@ -337,10 +337,13 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
         Ok(db) => db,
         Err(c) => return c,
     };
-    let app = match start_app(db, &workflows).await {
+    let mut app = match start_app(db, &workflows).await {
         Ok(a) => a,
         Err(c) => return c,
     };
+    if let Some(dir) = &config.attachments_dir {
+        app.files = crate::store::files::FileStore::new(dir);
+    }
     if demo {
         match crate::demo::is_empty(&app).await {
             Ok(true) => {

@@ -22,6 +22,8 @@ pub struct Config {
     pub public_url: String,
     pub time_zone: chrono_tz::Tz,
     pub mail: MailConfig,
+    /// Folder of attachments; None: beside the SQLite file, or ./data/attachments.
+    pub attachments_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +47,7 @@ struct FileConfig {
     workflows: Option<PathBuf>,
     public_url: Option<String>,
     time_zone: Option<String>,
+    attachments_dir: Option<PathBuf>,
     mail: Option<FileMail>,
 }
 
@@ -158,6 +161,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("workflows")),
             public_url,
             time_zone,
+            attachments_dir: parsed.attachments_dir,
             mail: MailConfig {
                 smtp_url,
                 from: mail

@@ -623,6 +623,8 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
     ("/api/v1/milestones/{id}/progress", &["post"]),
     ("/api/v1/me/calendar", &["post"]),
     ("/api/v1/dispatch", &["get"]),
+    ("/api/v1/projects/{id}/attachments", &["get", "post"]),
+    ("/api/v1/attachments/{id}", &["get"]),
     ("/api/v1/topics", &["get", "post"]),
     ("/api/v1/topics/{id}", &["get", "patch"]),
     ("/api/v1/topics/{id}/comments", &["post"]),

@@ -1039,3 +1039,158 @@ async fn dispatch_view() {
     assert_eq!(next.body["projects"], 0);
     s.server.stop().await;
 }
+
+fn multipart(parts: &[(&str, Option<&str>, &str)]) -> (String, String) {
+    let boundary = "----sp-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = String::new();
+    for (name, file_name, content) in parts {
+        body.push_str(&format!("--{boundary}\r\n"));
+        match file_name {
+            Some(f) => body.push_str(&format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )),
+            None => body.push_str(&format!(
+                "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+            )),
+        }
+        body.push_str(content);
+        body.push_str("\r\n");
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// Attachments: stored with type and size limits, served only to those who see the project.
+#[tokio::test]
+async fn attachments_are_checked_and_private() {
+    let s = site().await;
+    let id = s
+        .create(
+            "附件项目",
+            json!([{"title": "调研", "owner": "member1", "start": "2026-01-15", "due": "2026-06-30"}]),
+        )
+        .await;
+    let other = s
+        .create(
+            "别的项目",
+            json!([{"title": "别的", "owner": "member1", "due": "2026-06-30"}]),
+        )
+        .await;
+    for p in [id, other] {
+        s.act_ok("secretary1", p, "submit", None).await;
+        s.act_ok("reviewer1", p, "approve", Some("同意")).await;
+    }
+    let milestone = s.timeline("member1", id, "2026-02-01").await["milestones"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let other_milestone = s.timeline("member1", other, "2026-02-01").await["milestones"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/api/v1/projects/{id}/attachments");
+    let upload = |who: &'static str, parts: Vec<(&'static str, Option<&'static str>, String)>| {
+        let path = path.clone();
+        let token = s.token(who).to_string();
+        let addr = s.addr;
+        async move {
+            let refs: Vec<(&str, Option<&str>, &str)> =
+                parts.iter().map(|(n, f, c)| (*n, *f, c.as_str())).collect();
+            let (ct, body) = multipart(&refs);
+            call(
+                addr,
+                "POST",
+                &path,
+                Some(&token),
+                &[("Content-Type", &ct)],
+                Some(&body),
+            )
+            .await
+        }
+    };
+    let pdf = "%PDF-1.4 调研报告 evidence".to_string();
+
+    // A good upload, about a milestone.
+    let r = upload(
+        "member1",
+        vec![
+            ("file", Some("调研报告.pdf"), pdf.clone()),
+            ("milestone_id", None, milestone.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["content_type"], "application/pdf");
+    assert_eq!(r.body["size_bytes"], pdf.len());
+    assert_eq!(r.body["milestone_id"], milestone);
+    let url = r.body["url"].as_str().unwrap().to_string();
+
+    // Refused: path traversal, a forbidden type, content that lies about its type, an empty
+    // file, a milestone of another project, no file part, and an outsider.
+    for (name, content, want) in [
+        ("../../etc/passwd.pdf", pdf.clone(), 422),
+        ("..\\evil.pdf", pdf.clone(), 422),
+        ("virus.exe", "MZ....".to_string(), 422),
+        ("photo.png", pdf.clone(), 422),
+        ("empty.pdf", String::new(), 422),
+    ] {
+        let r = upload("member1", vec![("file", Some(name), content)]).await;
+        assert_eq!(r.status, want, "{name}: {}", r.text);
+        assert_eq!(
+            r.body["type"], "urn:secretary-projects:problem:invalid",
+            "{name}"
+        );
+    }
+    let r = upload(
+        "member1",
+        vec![
+            ("file", Some("a.pdf"), pdf.clone()),
+            ("milestone_id", None, other_milestone.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = upload(
+        "member1",
+        vec![("milestone_id", None, milestone.to_string())],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = upload("secretary2", vec![("file", Some("a.pdf"), pdf.clone())]).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    // Oversized: 10 MiB and one byte of text.
+    let big = "a".repeat(10 * 1024 * 1024 + 1);
+    let r = upload("member1", vec![("file", Some("big.txt"), big)]).await;
+    assert_eq!(r.status, 413, "{}", r.text);
+
+    // Only the good one is listed; the project's history records it.
+    let list = s.get("reviewer1", &path).await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    let history = s
+        .get("member1", &format!("/api/v1/projects/{id}/history"))
+        .await;
+    assert!(history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "attachment"));
+
+    // Download: the team and the district, byte for byte; never a stranger.
+    for who in ["member1", "secretary1", "reviewer1"] {
+        let r = s.get(who, &url).await;
+        assert_eq!(r.status, 200, "{who}");
+        assert_eq!(r.text, pdf, "{who} gets the same bytes");
+        assert_eq!(r.header("content-type"), Some("application/pdf"));
+        assert!(r
+            .header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment;")));
+        assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    }
+    assert_eq!(s.get("secretary2", &url).await.status, 403);
+    assert_eq!(call(s.addr, "GET", &url, None, &[], None).await.status, 401);
+    assert_eq!(
+        s.get("member1", "/api/v1/attachments/999999").await.status,
+        404
+    );
+    assert_eq!(s.get("secretary2", &path).await.status, 403);
+    s.server.stop().await;
+}

@@ -7,6 +7,7 @@ mod m20261125_000001_core;
 mod m20261125_000002_sessions;
 mod m20261125_000003_implementation;
 mod m20261125_000004_topics;
+mod m20261125_000005_attachments;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_sessions::Migration),
             Box::new(m20261125_000003_implementation::Migration),
             Box::new(m20261125_000004_topics::Migration),
+            Box::new(m20261125_000005_attachments::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! write nothing.
 
 pub mod accounts;
+pub mod attachments;
 pub mod audit;
 pub mod directory;
 pub mod error;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use crate::metrics::Metrics;
 use crate::store::entity::{project, user};
+use crate::store::files::FileStore;
 use crate::store::queries::user_roles;
 use crate::store::Db;
 use crate::workflow::engine::{Actor, Relation};
@@ -33,15 +35,19 @@ pub struct App {
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub sessions: Arc<session_cache::SessionCache>,
+    /// Attachments.
+    pub files: FileStore,
 }
 
 impl App {
     pub fn new(db: Db) -> App {
+        let db_files = db.default_files_dir.clone();
         App {
             db,
             registry: Arc::new(Registry::default()),
             metrics: Metrics::new(),
             sessions: Arc::default(),
+            files: FileStore::new(db_files),
         }
     }
 }

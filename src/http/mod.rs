@@ -1,6 +1,7 @@
 //! The HTTP server: the JSON API under `/api/v1`, health check, problem+json errors.
 
 pub mod api;
+pub mod attachments;
 pub mod directory;
 pub mod error;
 pub mod extract;
@@ -16,7 +17,6 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -124,6 +124,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(implementation::new_calendar))
         .routes(routes!(implementation::dispatch))
+        .routes(routes!(attachments::list, attachments::upload))
+        .routes(routes!(attachments::download))
         .routes(routes!(topics::list_topics, topics::create_topic))
         .routes(routes!(topics::get_topic, topics::update_topic))
         .routes(routes!(topics::comment_topic))
@@ -173,11 +175,12 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         )
         .route("/metrics", get(telemetry::metrics))
         .fallback(api::not_found)
+        .route_layer(axum::middleware::from_fn(limit_body))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             telemetry::record,
         ))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
             TraceLayer::new_for_http()
@@ -200,6 +203,43 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         )
         .layer(SetRequestIdLayer::new(request_id, RequestIds::new()))
         .with_state(state)
+}
+
+/// The largest body of an upload (the file plus the multipart framing).
+pub const MAX_UPLOAD_BODY_BYTES: usize = crate::app::attachments::MAX_ATTACHMENT_BYTES + 64 * 1024;
+
+/// Bodies are limited per route: uploads to their own limit, everything else to
+/// `MAX_BODY_BYTES`. A declared length over the limit is refused before reading; a body that
+/// grows past it fails the extractor reading it (413 either way).
+async fn limit_body(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = match req.extensions().get::<axum::extract::MatchedPath>() {
+        Some(p) if p.as_str() == "/api/v1/projects/{id}/attachments" => MAX_UPLOAD_BODY_BYTES,
+        _ => MAX_BODY_BYTES,
+    };
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        let lang = error::Lang::from_headers(req.headers());
+        return error::ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            match lang {
+                error::Lang::Zh => "请求体过大",
+                error::Lang::En => "Body too large",
+            },
+            format!("at most {limit} bytes are accepted here"),
+        )
+        .into_response();
+    }
+    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
+    next.run(req).await
 }
 
 /// Request ids: a random prefix per process and a counter, unique across restarts and servers

@@ -4,6 +4,7 @@
 pub mod action_inputs;
 pub mod changeset;
 pub mod entity;
+pub mod files;
 pub mod queries;
 pub mod sqlite_writer;
 
@@ -36,6 +37,8 @@ pub struct Db {
     writer: Option<SqliteWriter>,
     /// On a SQLite file: the fast path for an action's reads (see `action_inputs`).
     readers: Option<action_inputs::SqliteReaders>,
+    /// Where attachments are kept unless configured: beside a SQLite file, else ./data/.
+    pub default_files_dir: std::path::PathBuf,
 }
 
 impl Db {
@@ -62,11 +65,20 @@ impl Db {
                 ),
                 None => (None, None),
             };
+            let default_files_dir = match sqlite_path(url) {
+                Some(path) => {
+                    let mut name = path.as_os_str().to_owned();
+                    name.push("-files");
+                    std::path::PathBuf::from(name)
+                }
+                None => std::path::PathBuf::from("data/attachments"),
+            };
             Ok(Db {
                 read,
                 write,
                 writer,
                 readers,
+                default_files_dir,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let mut opt = ConnectOptions::new(url);
@@ -80,6 +92,7 @@ impl Db {
                 write: pool,
                 writer: None,
                 readers: None,
+                default_files_dir: std::path::PathBuf::from("data/attachments"),
             })
         } else {
             Err(DbErr::Custom(format!(

@@ -21,6 +21,7 @@ pub struct TestEnv {
     pub backend: &'static str,
     pub url: String,
     _guard: Guard,
+    _files: tempfile::TempDir,
 }
 
 pub enum Guard {
@@ -92,7 +93,10 @@ pub fn repo(path: &str) -> PathBuf {
 pub async fn env() -> TestEnv {
     let (db, backend, url, guard) = fresh_db().await;
     db.migrate().await.expect("migrate");
-    let app = App::new(db);
+    let mut app = App::new(db);
+    // Attachments of each test in a folder of its own, on either database.
+    let files = tempfile::tempdir().expect("a folder for attachments");
+    app.files = secretary_projects::store::files::FileStore::new(files.path());
     let workflows = workflow::load_all(&[
         repo("workflows"),
         repo("tests/workflows/community_fund.yaml"),
@@ -108,6 +112,7 @@ pub async fn env() -> TestEnv {
         backend,
         url,
         _guard: guard,
+        _files: files,
     }
 }
 

@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table (see `migrations/` for the schema).
 
 pub mod appraisal;
+pub mod attachment;
 pub mod audit_event;
 pub mod calendar_feed;
 pub mod definition;

@@ -1194,3 +1194,154 @@ async fn attachments_are_checked_and_private() {
     assert_eq!(s.get("secretary2", &path).await.status, 403);
     s.server.stop().await;
 }
+
+/// The implementation phase as a subdistrict lives it, for two projects: a topic promoted into
+/// an application, milestones planned on its form, approval, progress reported with evidence,
+/// a milestone gone overdue (the day passed in), guidance received and answered, and the
+/// mid-term evaluation passed (one project) or sent to correction (the other).
+#[tokio::test]
+async fn from_topic_to_mid_term() {
+    let s = site().await;
+    let mut projects = Vec::new();
+    for (title, problem) in [("加装电梯", "老人上下楼难"), ("垃圾分类", "分类投放率低")]
+    {
+        let t = s
+            .send(
+                "secretary1",
+                "POST",
+                "/api/v1/topics",
+                &json!({"title": title, "source": "resident_request", "description": problem}),
+            )
+            .await;
+        assert_eq!(t.status, 201, "{}", t.text);
+        let r = s
+            .send(
+                "secretary1",
+                "POST",
+                &format!("/api/v1/topics/{}/promote", t.body["id"]),
+                &json!({"year": 2026}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let id = r.body["project"]["id"].as_i64().unwrap();
+        assert_eq!(r.body["project"]["form"]["problem"], problem);
+        // Plan the application: the rest of the form and the milestones.
+        let version = s.project(id).await["version"].as_i64().unwrap();
+        let plan = json!({"version": version, "form": {
+            "title": title, "theme": s.theme(), "feasibility": "f", "goals": "g", "measures": "m",
+            "schedule": "s", "team": [{"user": "secretary1"}],
+            "milestones": [
+                {"title": "方案", "owner": "member1", "start": "2026-03-01", "due": "2026-04-30", "weight": 1},
+                {"title": "实施", "owner": "member1", "start": "2026-05-01", "due": "2026-09-30", "weight": 2}
+            ]
+        }});
+        let r = s
+            .send(
+                "secretary1",
+                "PATCH",
+                &format!("/api/v1/projects/{id}/form"),
+                &plan,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        s.act_ok("secretary1", id, "submit", None).await;
+        s.act_ok("reviewer1", id, "approve", Some("同意立项")).await;
+        projects.push(id);
+    }
+
+    for &id in &projects {
+        let tl = s.timeline("member1", id, "2026-03-15").await;
+        assert_eq!(tl["milestones"].as_array().unwrap().len(), 2, "{tl}");
+        let first = tl["milestones"][0]["id"].as_i64().unwrap();
+        // Evidence first, then the report that carries it.
+        let (ct, body) = multipart(&[("file", Some("方案.pdf"), "%PDF-1.4 方案")]);
+        let up = call(
+            s.addr,
+            "POST",
+            &format!("/api/v1/projects/{id}/attachments"),
+            Some(s.token("member1")),
+            &[("Content-Type", &ct)],
+            Some(&body),
+        )
+        .await;
+        assert_eq!(up.status, 201, "{}", up.text);
+        let evidence = up.body["id"].as_i64().unwrap();
+        let r = s
+            .send(
+                "member1",
+                "POST",
+                &format!("/api/v1/milestones/{first}/progress"),
+                &json!({"percent": 100, "note": "方案定稿", "attachments": [evidence]}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["status"], "done");
+        // The same evidence cannot serve a second report.
+        let r = s
+            .send(
+                "member1",
+                "POST",
+                &format!("/api/v1/milestones/{first}/progress"),
+                &json!({"percent": 100, "note": "again", "attachments": [evidence]}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{}", r.text);
+        let tl = s.timeline("member1", id, "2026-10-10").await;
+        let reports = tl["reports"].as_array().unwrap();
+        assert_eq!(reports.len(), 1, "the refused report left nothing: {tl}");
+        assert_eq!(reports[0]["attachments"], json!([evidence]));
+        // Time passes: the second milestone, never reported, is overdue in October.
+        assert_eq!(tl["milestones"][1]["status"], "overdue");
+        assert_eq!(tl["milestones"][1]["behind_schedule"], true);
+
+        // Guidance, answered.
+        let g = s
+            .send(
+                "reviewer1",
+                "POST",
+                &format!("/api/v1/projects/{id}/guidance"),
+                &json!({"body": "实施节点已逾期，请说明原因", "milestone_id": tl["milestones"][1]["id"]}),
+            )
+            .await;
+        assert_eq!(g.status, 201, "{}", g.text);
+        let a = s
+            .send(
+                "secretary1",
+                "POST",
+                &format!("/api/v1/projects/{id}/guidance"),
+                &json!({"body": "施工队伍延误，已调整", "reply_to": g.body["id"]}),
+            )
+            .await;
+        assert_eq!(a.status, 201, "{}", a.text);
+    }
+
+    // Mid-term evaluation: one passes, one goes to correction.
+    for (k, &id) in projects.iter().enumerate() {
+        s.act_ok("reviewer1", id, "start_mid_term", None).await;
+        let version = s.project(id).await["version"].as_i64().unwrap();
+        let r = s
+            .send(
+                "reviewer1",
+                "PATCH",
+                &format!("/api/v1/projects/{id}/form"),
+                &json!({"version": version, "form": {"midterm_progress": 40, "midterm_opinion": "总体可控"}}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        if k == 0 {
+            s.act_ok("reviewer1", id, "pass_mid_term", None).await;
+            assert_eq!(s.project(id).await["stage"], "implementation");
+        } else {
+            s.act_ok("reviewer1", id, "require_correction", Some("加快实施进度"))
+                .await;
+            assert_eq!(s.project(id).await["stage"], "correction");
+        }
+    }
+    // The district's dispatch view on that October day shows both as behind.
+    let d = s
+        .get("reviewer1", "/api/v1/dispatch?on=2026-10-10&year=2026")
+        .await;
+    assert_eq!(d.body["projects"], 2, "{}", d.text);
+    assert_eq!(d.body["behind_schedule"], 2);
+    s.server.stop().await;
+}

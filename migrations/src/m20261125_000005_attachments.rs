@@ -12,6 +12,7 @@ enum Attachments {
     Id,
     ProjectId,
     MilestoneId,
+    ReportId,
     UploaderUserId,
     FileName,
     ContentType,
@@ -42,6 +43,7 @@ impl MigrationTrait for Migration {
                 .col(big_pk_auto(Attachments::Id))
                 .col(big_integer(Attachments::ProjectId))
                 .col(big_integer_null(Attachments::MilestoneId))
+                .col(big_integer_null(Attachments::ReportId))
                 .col(big_integer(Attachments::UploaderUserId))
                 .col(string(Attachments::FileName))
                 .col(string(Attachments::ContentType))

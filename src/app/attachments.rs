@@ -149,6 +149,7 @@ pub struct AttachmentView {
     pub id: i64,
     pub project_id: i64,
     pub milestone_id: Option<i64>,
+    pub report_id: Option<i64>,
     pub uploader_user_id: i64,
     pub file_name: String,
     pub content_type: String,
@@ -166,6 +167,7 @@ impl From<attachment::Model> for AttachmentView {
             id: a.id,
             project_id: a.project_id,
             milestone_id: a.milestone_id,
+            report_id: a.report_id,
             uploader_user_id: a.uploader_user_id,
             file_name: a.file_name,
             content_type: a.content_type,
@@ -253,6 +255,7 @@ impl App {
         let row = attachment::ActiveModel {
             project_id: Set(p.id),
             milestone_id: Set(milestone_id),
+            report_id: Set(None),
             uploader_user_id: Set(who.user_id),
             file_name: Set(name.to_string()),
             content_type: Set(content_type.to_string()),

@@ -50,6 +50,8 @@ pub struct ReportView {
     pub percent: i32,
     pub note: String,
     pub at: DateTime<Utc>,
+    /// Ids of the attachments filed as evidence with the report.
+    pub attachments: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -150,6 +152,11 @@ impl App {
                 actor_user_id: e.actor_user_id,
             })
             .collect();
+        let evidence = crate::store::entity::attachment::Entity::find()
+            .filter(crate::store::entity::attachment::Column::ProjectId.eq(id))
+            .filter(crate::store::entity::attachment::Column::ReportId.is_not_null())
+            .all(&self.db.read)
+            .await?;
         let last = |mid: i64| {
             reports
                 .iter()
@@ -181,6 +188,11 @@ impl App {
                     percent: r.percent,
                     note: r.note,
                     at: r.created_at,
+                    attachments: evidence
+                        .iter()
+                        .filter(|a| a.report_id == Some(r.id))
+                        .map(|a| a.id)
+                        .collect(),
                 })
                 .collect(),
             stage_changes: changes,

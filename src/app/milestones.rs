@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::projects::{load_for_update, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
-use crate::store::entity::{milestone, progress_report, project};
+use crate::store::entity::{attachment, milestone, progress_report, project};
 use crate::workflow::engine::Relation;
 use crate::workflow::model::Scope;
 
@@ -21,6 +21,26 @@ impl App {
         note: &str,
         now: DateTime<Utc>,
     ) -> AppResult<milestone::Model> {
+        self.report_progress_with(who, milestone_id, percent, note, &[], now)
+            .await
+    }
+
+    /// A progress report with evidence: attachments already uploaded to the project (not yet
+    /// part of another report, and not about another milestone) become part of this report.
+    pub async fn report_progress_with(
+        &self,
+        who: &Principal,
+        milestone_id: i64,
+        percent: i32,
+        note: &str,
+        evidence: &[i64],
+        now: DateTime<Utc>,
+    ) -> AppResult<milestone::Model> {
+        if evidence.len() > 20 {
+            return Err(AppError::Invalid(
+                "a report carries at most 20 attachments".into(),
+            ));
+        }
         if !(0..=100).contains(&percent) {
             return Err(AppError::Invalid(format!(
                 "percent must be from 0 to 100, not {percent}"
@@ -69,7 +89,7 @@ impl App {
         });
         a.updated_at = Set(now);
         let updated = a.update(&txn).await?;
-        progress_report::ActiveModel {
+        let report = progress_report::ActiveModel {
             project_id: Set(p.id),
             milestone_id: Set(m.id),
             author_user_id: Set(who.user_id),
@@ -80,6 +100,23 @@ impl App {
         }
         .insert(&txn)
         .await?;
+        for id in evidence {
+            let a = attachment::Entity::find_by_id(*id).one(&txn).await?;
+            let usable = a.as_ref().is_some_and(|a| {
+                a.project_id == p.id
+                    && a.report_id.is_none()
+                    && a.milestone_id.is_none_or(|mid| mid == m.id)
+            });
+            let Some(a) = a.filter(|_| usable) else {
+                return Err(AppError::Invalid(format!(
+                    "attachment {id} is not an unused attachment of this project and milestone"
+                )));
+            };
+            let mut row: attachment::ActiveModel = a.into();
+            row.report_id = Set(Some(report.id));
+            row.milestone_id = Set(Some(m.id));
+            row.update(&txn).await?;
+        }
         let done = milestone::Entity::find()
             .filter(milestone::Column::ProjectId.eq(p.id))
             .filter(milestone::Column::DoneAt.is_not_null())
@@ -89,7 +126,7 @@ impl App {
             milestones_done: Set(done),
             ..Default::default()
         };
-        let data = json!({"milestone": m.id, "title": m.title, "percent": {"before": m.percent, "after": percent}});
+        let data = json!({"milestone": m.id, "title": m.title, "percent": {"before": m.percent, "after": percent}, "report": report.id, "evidence": evidence});
         let note = Some(note).filter(|n| !n.is_empty());
         save_change(
             &txn,

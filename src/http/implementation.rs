@@ -67,6 +67,9 @@ pub struct ProgressBody {
     /// What was done, up to 5000 characters.
     #[serde(default)]
     note: String,
+    /// Evidence: ids of attachments uploaded to the project beforehand.
+    #[serde(default)]
+    attachments: Vec<i64>,
 }
 
 /// The milestone's owner (or the subdistrict's team) reports progress.
@@ -83,7 +86,7 @@ pub async fn report_progress(
     let now = Utc::now();
     let m = s
         .app
-        .report_progress(&who, id, b.percent, &b.note, now)
+        .report_progress_with(&who, id, b.percent, &b.note, &b.attachments, now)
         .await
         .map_err(app_err(lang))?;
     let today = now.with_timezone(&s.time_zone).date_naive();

@@ -9,6 +9,8 @@ pub struct Model {
     pub id: i64,
     pub project_id: i64,
     pub milestone_id: Option<i64>,
+    /// The progress report it is evidence for.
+    pub report_id: Option<i64>,
     pub uploader_user_id: i64,
     /// The name the uploader gave, checked: no folders, no control characters.
     pub file_name: String,

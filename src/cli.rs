@@ -393,11 +393,38 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
     };
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(bind);
     println!("Secretary Projects is listening on http://{addr}  (API: http://{addr}/api/v1, health: http://{addr}/healthz)");
+    let transport = match crate::notify::Transport::new(
+        config.mail.smtp_url.as_deref(),
+        config.mail.dir.clone(),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("mail: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Mail: {}", transport.describe());
+    let sender = crate::notify::Sender::new(
+        app.clone(),
+        transport,
+        crate::notify::SenderSettings {
+            from: config.mail.from.clone(),
+            public_url: config.public_url.clone(),
+            max_attempts: config.mail.max_attempts,
+            ..Default::default()
+        },
+    );
+    let (stop_sender, sender_stop) = tokio::sync::watch::channel(false);
+    let sending = tokio::spawn(sender.run(std::time::Duration::from_secs(2), sender_stop));
     let settings = crate::http::Settings {
         public_url: config.public_url.clone(),
         time_zone: config.time_zone,
     };
-    match crate::http::serve_with(app, settings, listener, crate::http::shutdown_signal()).await {
+    let served =
+        crate::http::serve_with(app, settings, listener, crate::http::shutdown_signal()).await;
+    let _ = stop_sender.send(true);
+    let _ = sending.await;
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server error: {e}");

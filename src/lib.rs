@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod http;
 pub mod metrics;
+pub mod notify;
 pub mod scoring;
 pub mod store;
 pub mod workflow;

@@ -457,6 +457,31 @@ async fn every_route_by_every_kind_of_caller() {
         "reviewer1",
         400,
     ));
+    rows.push(row("GET", "/api/v1/me/notifications", None, "anon", 401));
+    for who in ["secretary1", "member1", "reviewer1", "admin"] {
+        rows.push(row("GET", "/api/v1/me/notifications", None, who, 200));
+    }
+    rows.push(row("GET", "/api/v1/outbox", None, "anon", 401));
+    for who in ["secretary1", "member1", "reviewer1"] {
+        rows.push(row("GET", "/api/v1/outbox", None, who, 403));
+        rows.push(row("POST", "/api/v1/outbox/1/retry", None, who, 403));
+    }
+    rows.push(row("GET", "/api/v1/outbox", None, "admin", 200));
+    rows.push(row(
+        "GET",
+        "/api/v1/outbox?state=queued",
+        None,
+        "admin",
+        200,
+    ));
+    rows.push(row("GET", "/api/v1/outbox?state=lost", None, "admin", 422));
+    rows.push(row(
+        "POST",
+        "/api/v1/outbox/999999/retry",
+        None,
+        "admin",
+        404,
+    ));
     rows.push(row("POST", "/api/v1/me/calendar", None, "anon", 401));
     rows.push(row("POST", "/api/v1/me/calendar", None, "member1", 200));
     rows.push(row("GET", "/calendar/00ff.ics", None, "anon", 404));
@@ -623,6 +648,9 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
     ("/api/v1/milestones/{id}/progress", &["post"]),
     ("/api/v1/me/calendar", &["post"]),
     ("/api/v1/dispatch", &["get"]),
+    ("/api/v1/me/notifications", &["get"]),
+    ("/api/v1/outbox", &["get"]),
+    ("/api/v1/outbox/{id}/retry", &["post"]),
     ("/api/v1/projects/{id}/attachments", &["get", "post"]),
     ("/api/v1/attachments/{id}", &["get"]),
     ("/api/v1/topics", &["get", "post"]),

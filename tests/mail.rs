@@ -376,3 +376,124 @@ async fn without_smtp_mail_is_written_as_files() {
         assert!(text.contains("https://sp.test/projects/"), "{text}");
     }
 }
+
+/// People see their own mail; the administrator sees the district's dead letters and sends one
+/// again, to the user's corrected address.
+#[tokio::test]
+async fn history_dead_letters_and_retry_over_http() {
+    use common::http::{call, login, set_passwords, start};
+    let (t, w, queued) = queue_mail(1).await;
+    let sender = Sender::new(t.app.clone(), smtp(free_port()), settings(1, 50));
+    let t0 = Utc::now();
+    assert_eq!(sender.run_once(t0).await.unwrap().dead as u64, queued);
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
+    let reviewer = login(addr, "reviewer1").await;
+    let admin = login(addr, "admin").await;
+    let mine = call(
+        addr,
+        "GET",
+        "/api/v1/me/notifications",
+        Some(&reviewer),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    let items = mine.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "reviewer1 was told once: {}", mine.text);
+    assert_eq!(items[0]["state"], "dead");
+    assert_eq!(items[0]["template"], "application_submitted");
+    let member = login(addr, "member1").await;
+    let theirs = call(
+        addr,
+        "GET",
+        "/api/v1/me/notifications",
+        Some(&member),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        theirs.body["items"].as_array().unwrap().len(),
+        0,
+        "nothing for member1"
+    );
+
+    let dead = call(
+        addr,
+        "GET",
+        "/api/v1/outbox?state=dead",
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(dead.status, 200, "{}", dead.text);
+    assert_eq!(dead.body["items"].as_array().unwrap().len() as u64, queued);
+    let id = items[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        call(
+            addr,
+            "POST",
+            &format!("/api/v1/outbox/{id}/retry"),
+            Some(&reviewer),
+            &[],
+            None
+        )
+        .await
+        .status,
+        403
+    );
+    // The address is corrected, then the letter retried: it goes to the new address.
+    let uid = w.user("reviewer1").user_id;
+    let r = call(
+        addr,
+        "PATCH",
+        &format!("/api/v1/users/{uid}"),
+        Some(&admin),
+        &[],
+        Some(r#"{"email":"reviewer1.new@sp.test"}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = call(
+        addr,
+        "POST",
+        &format!("/api/v1/outbox/{id}/retry"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["state"], "queued");
+    assert_eq!(r.body["recipient_email"], "reviewer1.new@sp.test");
+    let again = call(
+        addr,
+        "POST",
+        &format!("/api/v1/outbox/{id}/retry"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 422, "only dead letters: {}", again.text);
+    let (port, inbox) = smtp_server(0);
+    let live = Sender::new(t.app.clone(), smtp(port), settings(3, 50));
+    assert_eq!(
+        live.run_once(t0 + Duration::minutes(1)).await.unwrap().sent,
+        1
+    );
+    let got = inbox.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0]
+            .to
+            .iter()
+            .any(|a| a.contains("reviewer1.new@sp.test")),
+        "{:?}",
+        got[0].to
+    );
+    server.stop().await;
+}

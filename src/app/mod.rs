@@ -9,6 +9,7 @@ pub mod directory;
 pub mod error;
 pub mod implementation;
 pub mod milestones;
+pub mod notifications;
 pub mod projects;
 pub mod registry;
 pub mod scores;

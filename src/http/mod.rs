@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod implementation;
 mod limiter;
+pub mod notifications;
 mod reference;
 mod telemetry;
 pub mod topics;
@@ -31,14 +32,25 @@ pub use limiter::LoginLimiter;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// What every handler shares. Cloned for each extractor of each request, so it is one `Arc`
+/// (cloning the application itself showed in profiles of the read path).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub app: App,
-    pub limiter: Arc<LoginLimiter>,
+    pub limiter: LoginLimiter,
     /// Where users reach the server, for links (calendar feeds, mail).
-    pub public_url: Arc<str>,
+    pub public_url: String,
     /// The district's time zone: "today" for statuses and schedules.
     pub time_zone: chrono_tz::Tz,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// What the HTTP layer takes from the configuration.
@@ -74,6 +86,7 @@ Errors are application/problem+json in zh-CN or English by Accept-Language.",
         (name = "projects", description = "Projects, their forms, actions and history"),
         (name = "topics", description = "The topic pool: candidate problems, discussion, promotion to a project"),
         (name = "implementation", description = "Milestones, progress, road map, guidance, calendar feeds"),
+        (name = "notifications", description = "Notification history, the outbox and dead letters"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -126,6 +139,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(implementation::dispatch))
         .routes(routes!(attachments::list, attachments::upload))
         .routes(routes!(attachments::download))
+        .routes(routes!(notifications::mine))
+        .routes(routes!(notifications::outbox))
+        .routes(routes!(notifications::retry))
         .routes(routes!(topics::list_topics, topics::create_topic))
         .routes(routes!(topics::get_topic, topics::update_topic))
         .routes(routes!(topics::comment_topic))
@@ -147,12 +163,12 @@ pub fn router(app: App) -> Router {
 }
 
 pub fn router_with(app: App, settings: Settings) -> Router {
-    let state = AppState {
+    let state = AppState(Arc::new(Shared {
         app,
-        limiter: Arc::new(LoginLimiter::new(10, Duration::from_secs(60))),
-        public_url: settings.public_url.into(),
+        limiter: LoginLimiter::new(10, Duration::from_secs(60)),
+        public_url: settings.public_url,
         time_zone: settings.time_zone,
-    };
+    }));
     let (routes, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api_routes())
         .routes(routes!(api::healthz))

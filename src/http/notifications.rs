@@ -1,0 +1,78 @@
+//! `/api/v1/me/notifications` and `/api/v1/outbox` (admin): who was told what, and when.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, Lang, Problem};
+use super::extract::{ApiPath, ApiQuery, Auth};
+use super::AppState;
+use crate::app::notifications::MailView;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn app_err(lang: Lang) -> impl Fn(crate::app::AppError) -> ApiError {
+    move |e| ApiError::from_app(e, lang, None)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MailList {
+    items: Vec<MailView>,
+}
+
+/// The caller's notification history (the latest 200), newest first.
+#[utoipa::path(get, path = "/me/notifications", tag = "notifications",
+    responses((status = 200, body = MailList), (status = 401, body = Problem)))]
+pub async fn mine(
+    State(s): State<AppState>,
+    lang: Lang,
+    Auth(who): Auth,
+) -> ApiResult<Json<MailList>> {
+    let items = s.app.my_notifications(&who).await.map_err(app_err(lang))?;
+    Ok(Json(MailList { items }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// `dead` (default), `queued` or `sent`.
+    state: Option<String>,
+}
+
+/// Mail to the district's users by state, dead letters by default (admin).
+#[utoipa::path(get, path = "/outbox", tag = "notifications", params(OutboxQuery),
+    responses((status = 200, body = MailList), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn outbox(
+    State(s): State<AppState>,
+    lang: Lang,
+    Auth(who): Auth,
+    ApiQuery(q): ApiQuery<OutboxQuery>,
+) -> ApiResult<Json<MailList>> {
+    let items = s
+        .app
+        .district_mail(&who, q.state.as_deref().unwrap_or("dead"))
+        .await
+        .map_err(app_err(lang))?;
+    Ok(Json(MailList { items }))
+}
+
+/// Send a dead letter again, to the user's current address (admin).
+#[utoipa::path(post, path = "/outbox/{id}/retry", tag = "notifications",
+    params(("id" = i64, Path, description = "mail id")),
+    responses((status = 200, body = MailView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn retry(
+    State(s): State<AppState>,
+    lang: Lang,
+    Auth(who): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<MailView>> {
+    let m = s
+        .app
+        .retry_mail(&who, id, Utc::now())
+        .await
+        .map_err(app_err(lang))?;
+    Ok(Json(m))
+}

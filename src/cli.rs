@@ -414,6 +414,17 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
             ..Default::default()
         },
     );
+    let mut scheduler = match crate::schedule::runner::start(app.clone(), config.time_zone).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "Reminders: planned every minute ({}), catching up from the last run",
+        config.time_zone
+    );
     let (stop_sender, sender_stop) = tokio::sync::watch::channel(false);
     let sending = tokio::spawn(sender.run(std::time::Duration::from_secs(2), sender_stop));
     let settings = crate::http::Settings {
@@ -422,12 +433,73 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
     };
     let served =
         crate::http::serve_with(app, settings, listener, crate::http::shutdown_signal()).await;
+    let _ = scheduler.shutdown().await;
     let _ = stop_sender.send(true);
     let _ = sending.await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `remind --at DATETIME [--since DATETIME] [--dry-run]`: run the reminder planner as of a
+/// moment and print what it queues (or would queue).
+pub async fn remind(
+    config: crate::config::Config,
+    at: Option<String>,
+    since: Option<String>,
+    dry_run: bool,
+) -> ExitCode {
+    let now = match moment(at) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let since = match since {
+        None => None,
+        Some(s) => match moment(Some(s)) {
+            Ok(t) => Some(t),
+            Err(c) => return c,
+        },
+    };
+    let db = match open(Some(config.database_url.clone())).await {
+        Ok(db) => db,
+        Err(c) => return c,
+    };
+    let app = match start_app(db, &config.workflows).await {
+        Ok(a) => a,
+        Err(c) => return c,
+    };
+    match crate::schedule::run_reminders(&app, now, since, config.time_zone, dry_run).await {
+        Ok(list) => {
+            let new = list.iter().filter(|q| q.new).count();
+            println!(
+                "{} {} mail(s) as of {} ({} already queued by an earlier run)",
+                if dry_run { "Would queue" } else { "Queued" },
+                new,
+                now.with_timezone(&config.time_zone)
+                    .format("%Y-%m-%d %H:%M %Z"),
+                list.len() - new
+            );
+            for q in &list {
+                println!(
+                    "{} {:<22} {:<14} project {:<5} {:<24} {}{}",
+                    q.at.with_timezone(&config.time_zone)
+                        .format("%Y-%m-%d %H:%M"),
+                    q.template,
+                    q.kind,
+                    q.project_id,
+                    q.recipient_login,
+                    q.project_title,
+                    if q.new { "" } else { "  (already queued)" }
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("reminders failed: {e}");
             ExitCode::FAILURE
         }
     }

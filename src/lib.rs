@@ -14,6 +14,7 @@ pub mod demo;
 pub mod http;
 pub mod metrics;
 pub mod notify;
+pub mod schedule;
 pub mod scoring;
 pub mod store;
 pub mod workflow;

@@ -61,6 +61,19 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Run the reminder planner as of a moment: queue (or with --dry-run, list) the deadline
+    /// reminders and escalations due since the last run.
+    Remind {
+        /// The moment to plan as of (RFC 3339, e.g. 2026-06-28T09:00:00+08:00); default now.
+        #[arg(long)]
+        at: Option<String>,
+        /// Plan from this moment instead of the last recorded run.
+        #[arg(long)]
+        since: Option<String>,
+        /// Print what would be queued; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check the audit log's hash chains.
     Audit {
         #[command(subcommand)]
@@ -152,6 +165,9 @@ fn main() -> ExitCode {
     };
     match args.command {
         Command::Migrate => run(Box::pin(cli::migrate(db))),
+        Command::Remind { at, since, dry_run } => {
+            run(Box::pin(cli::remind(config, at, since, dry_run)))
+        }
         Command::Serve { demo, .. } => run(Box::pin(cli::serve(config, demo))),
         Command::User { command } => match command {
             UserCommand::Add {

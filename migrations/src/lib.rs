@@ -8,6 +8,7 @@ mod m20261125_000002_sessions;
 mod m20261125_000003_implementation;
 mod m20261125_000004_topics;
 mod m20261125_000005_attachments;
+mod m20261125_000006_scheduler;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_implementation::Migration),
             Box::new(m20261125_000004_topics::Migration),
             Box::new(m20261125_000005_attachments::Migration),
+            Box::new(m20261125_000006_scheduler::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod progress_report;
 pub mod project;
 pub mod project_deadline;
+pub mod scheduler_run;
 pub mod score_sheet;
 pub mod session;
 pub mod topic;

@@ -1,0 +1,225 @@
+//! Time-driven work: deadline reminders and escalations. The planning is pure (`plan`); this
+//! shell reads the open deadlines that can be due, looks up the recipients, and queues the
+//! mails in the outbox under unique keys (recipient, item, kind, due instant), so that a run
+//! repeated over the same time queues nothing twice.
+
+pub mod plan;
+pub mod runner;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::app::{App, AppResult};
+use crate::store::entity::{milestone, outbox, project_deadline, scheduler_run, user};
+use crate::store::queries::eligible;
+pub use plan::{plan, MailKind, OpenDeadline, PlannedMail};
+
+/// The job name under which reminder runs are recorded.
+pub const REMINDERS: &str = "reminders";
+
+/// A mail the reminder run queued (or would queue).
+#[derive(Debug, Clone, Serialize)]
+pub struct Queued {
+    pub unique_key: String,
+    pub template: String,
+    pub kind: String,
+    pub project_id: i64,
+    pub project_title: String,
+    pub recipient_login: String,
+    pub recipient_email: String,
+    pub at: DateTime<Utc>,
+    /// False when the same mail was already in the outbox.
+    pub new: bool,
+}
+
+/// Run the reminder planner as of `now`, from `since` (default: the last recorded run, or a
+/// day back). With `dry_run`, nothing is written. Answers what was (or would be) queued.
+pub async fn run_reminders(
+    app: &App,
+    now: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+    tz: chrono_tz::Tz,
+    dry_run: bool,
+) -> AppResult<Vec<Queued>> {
+    let last = scheduler_run::Entity::find_by_id(REMINDERS.to_string())
+        .one(&app.db.read)
+        .await?
+        .map(|r| r.last_run_at);
+    let since = since.or(last).unwrap_or(now - chrono::Duration::days(1));
+    if now <= since {
+        return Ok(Vec::new());
+    }
+    // Only deadlines that can yield a mail in (since, now].
+    let windows: Vec<_> = app
+        .registry
+        .all_current()
+        .iter()
+        .map(|v| plan::due_window(&v.workflow, since, now))
+        .collect();
+    let lo = windows.iter().map(|w| w.0).min().unwrap_or(since);
+    let hi = windows.iter().map(|w| w.1).max().unwrap_or(now);
+    let rows = project_deadline::Entity::find()
+        .filter(project_deadline::Column::ClosedAt.is_null())
+        .filter(project_deadline::Column::DueAt.gt(lo))
+        .filter(project_deadline::Column::DueAt.lte(hi))
+        .all(&app.db.read)
+        .await?;
+    let mut by_project: HashMap<i64, Vec<OpenDeadline>> = HashMap::new();
+    for r in rows {
+        if let Some(due) = r.due_at {
+            by_project
+                .entry(r.project_id)
+                .or_default()
+                .push(OpenDeadline {
+                    row_id: r.id,
+                    project_id: r.project_id,
+                    milestone_id: r.milestone_id,
+                    deadline: r.deadline_key,
+                    due,
+                });
+        }
+    }
+    let mut queued = Vec::new();
+    let mut rows_out: Vec<outbox::ActiveModel> = Vec::new();
+    let mut project_ids: Vec<i64> = by_project.keys().copied().collect();
+    project_ids.sort();
+    for pid in project_ids {
+        let items = &by_project[&pid];
+        let p = app.project(pid).await?;
+        let w = app.workflow_of(&p).await?;
+        let mails = plan(&w, items, since, now);
+        if mails.is_empty() {
+            continue;
+        }
+        let people = user::Entity::find()
+            .filter(user::Column::OrganisationId.is_in([
+                p.organisation_id,
+                p.district_id.unwrap_or(p.organisation_id),
+            ]))
+            .filter(user::Column::Active.eq(true))
+            .all(&app.db.read)
+            .await?;
+        for m in mails {
+            let roles: Vec<&str> = m.roles.iter().map(String::as_str).collect();
+            let mut to = eligible(&w, &p, people.clone(), &roles);
+            let milestone = match m.item.milestone_id {
+                Some(mid) => milestone::Entity::find_by_id(mid).one(&app.db.read).await?,
+                None => None,
+            };
+            if m.owner {
+                if let Some(owner) = milestone.as_ref().and_then(|ms| ms.owner_user_id) {
+                    if !to.iter().any(|u| u.id == owner) {
+                        if let Some(u) = people.iter().find(|u| u.id == owner) {
+                            to.push(u.clone());
+                        }
+                    }
+                }
+            }
+            for u in to {
+                let lang = if u.language == "en" { "en" } else { "zh" };
+                let deadline_name = match &milestone {
+                    Some(ms) => ms.title.clone(),
+                    None => w
+                        .deadline_index
+                        .get(&m.item.deadline)
+                        .map(|i| w.definition.deadlines[*i].name.get(lang).to_string())
+                        .unwrap_or_else(|| m.item.deadline.clone()),
+                };
+                let stage_name = w
+                    .stage(&p.stage)
+                    .map(|s| s.name.get(lang).to_string())
+                    .unwrap_or_else(|| p.stage.clone());
+                let payload = json!({
+                    "definition": w.id(),
+                    "project": {"id": p.id, "title": p.title, "year": p.year},
+                    "deadline": {"id": m.item.deadline, "name": deadline_name},
+                    "stage": {"id": p.stage, "name": stage_name},
+                    "due": m.item.due.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string(),
+                    "link": format!("/projects/{}", p.id),
+                });
+                let key = format!(
+                    "{}:{}:{}:{}",
+                    m.kind.key(),
+                    m.item.row_id,
+                    m.at.timestamp(),
+                    u.id
+                );
+                queued.push(Queued {
+                    unique_key: key.clone(),
+                    template: m.template.clone(),
+                    kind: m.kind.key(),
+                    project_id: p.id,
+                    project_title: p.title.clone(),
+                    recipient_login: u.login.clone(),
+                    recipient_email: u.email.clone(),
+                    at: m.at,
+                    new: true,
+                });
+                rows_out.push(outbox::ActiveModel {
+                    unique_key: Set(key),
+                    recipient_user_id: Set(Some(u.id)),
+                    recipient_email: Set(u.email.clone()),
+                    language: Set(u.language.clone()),
+                    template: Set(m.template.clone()),
+                    project_id: Set(Some(p.id)),
+                    payload: Set(payload.to_string()),
+                    created_at: Set(now),
+                    due_at: Set(m.at),
+                    next_attempt_at: Set(now),
+                    attempts: Set(0),
+                    last_error: Set(None),
+                    sent_at: Set(None),
+                    dead: Set(false),
+                    ..Default::default()
+                });
+            }
+        }
+    }
+    // Which of them are already queued (an earlier run over the same time)?
+    let keys: Vec<String> = queued.iter().map(|q| q.unique_key.clone()).collect();
+    let mut existing = std::collections::HashSet::new();
+    for chunk in keys.chunks(500) {
+        for o in outbox::Entity::find()
+            .filter(outbox::Column::UniqueKey.is_in(chunk.to_vec()))
+            .all(&app.db.read)
+            .await?
+        {
+            existing.insert(o.unique_key);
+        }
+    }
+    for q in &mut queued {
+        q.new = !existing.contains(&q.unique_key);
+    }
+    if dry_run {
+        return Ok(queued);
+    }
+    let txn = app.db.begin_write().await?;
+    for row in rows_out {
+        // The unique key makes a repeated run harmless.
+        outbox::Entity::insert(row)
+            .on_conflict_do_nothing_on([outbox::Column::UniqueKey])
+            .exec(&txn)
+            .await?;
+    }
+    scheduler_run::Entity::insert(scheduler_run::ActiveModel {
+        job: Set(REMINDERS.to_string()),
+        last_run_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(scheduler_run::Column::Job)
+            .update_column(scheduler_run::Column::LastRunAt)
+            .to_owned(),
+    )
+    .exec(&txn)
+    .await?;
+    txn.commit().await?;
+    for q in queued.iter().filter(|q| q.new) {
+        app.metrics.mail_queued(&q.template, 1);
+    }
+    Ok(queued)
+}

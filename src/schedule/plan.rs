@@ -1,0 +1,221 @@
+//! Reminder planning, pure: from (definition, open deadlines, last run, now) to the mails due.
+//!
+//! For every open deadline, each reminder instant (`due - offset`) and the escalation instant
+//! (`due + escalate_after`) that falls in `(since, now]` is due now. A run that missed
+//! instants (the server was down) catches up: of the reminders missed for one deadline only
+//! the latest is sent, late but once, and only while the deadline is still ahead; once it has
+//! passed, the escalation speaks instead.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::workflow::Workflow;
+
+/// An open deadline of a project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenDeadline {
+    /// The deadline row's id: the item a mail is about.
+    pub row_id: i64,
+    pub project_id: i64,
+    pub milestone_id: Option<i64>,
+    /// The deadline's id in the definition.
+    pub deadline: String,
+    pub due: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailKind {
+    /// `before` ahead of the due time.
+    Reminder {
+        before: Duration,
+    },
+    Escalation,
+}
+
+impl MailKind {
+    /// A stable name for the unique key: `before-604800s` or `escalation`.
+    pub fn key(&self) -> String {
+        match self {
+            MailKind::Reminder { before } => format!("before-{}s", before.num_seconds()),
+            MailKind::Escalation => "escalation".into(),
+        }
+    }
+}
+
+/// A mail the planner wants sent, before its recipients are looked up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedMail {
+    pub item: OpenDeadline,
+    pub kind: MailKind,
+    /// The instant the mail was due (part of its unique key).
+    pub at: DateTime<Utc>,
+    pub template: String,
+    /// Roles told; milestone deadlines also tell the milestone's owner (`owner`).
+    pub roles: Vec<String>,
+    pub owner: bool,
+}
+
+/// The widest window of due times that can yield a mail in `(since, now]`: deadlines due in
+/// `(since - longest escalation delay, now + longest reminder offset]`. The shell reads only
+/// those, so the cost follows the number of items due, not the size of the database.
+pub fn due_window(
+    w: &Workflow,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let longest_reminder = w
+        .deadlines
+        .iter()
+        .flat_map(|d| d.remind_before.iter().copied())
+        .max()
+        .unwrap_or_else(Duration::zero);
+    let longest_escalation = w
+        .deadlines
+        .iter()
+        .filter_map(|d| d.escalate_after)
+        .max()
+        .unwrap_or_else(Duration::zero);
+    (since - longest_escalation, now + longest_reminder)
+}
+
+/// The mails due in `(since, now]` for these open deadlines of definition `w`.
+pub fn plan(
+    w: &Workflow,
+    open: &[OpenDeadline],
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<PlannedMail> {
+    let mut out = Vec::new();
+    if now <= since {
+        return out;
+    }
+    for item in open {
+        let Some(&i) = w.deadline_index.get(&item.deadline) else {
+            continue;
+        };
+        let (def, compiled) = (&w.definition.deadlines[i], &w.deadlines[i]);
+        let per_milestone = item.milestone_id.is_some();
+        // Reminders: the latest instant in the window, while the deadline is still ahead.
+        if now < item.due {
+            if let Some(template) = &def.reminder_template {
+                let latest = compiled
+                    .remind_before
+                    .iter()
+                    .map(|before| (*before, item.due - *before))
+                    .filter(|(_, at)| *at > since && *at <= now)
+                    .max_by_key(|(_, at)| *at);
+                if let Some((before, at)) = latest {
+                    out.push(PlannedMail {
+                        item: item.clone(),
+                        kind: MailKind::Reminder { before },
+                        at,
+                        template: template.as_str().to_string(),
+                        roles: def.remind.iter().map(|r| r.as_str().to_string()).collect(),
+                        owner: per_milestone,
+                    });
+                }
+            }
+        }
+        // Escalation: once, when the delay after the due time has passed.
+        if let (Some(after), Some(template)) = (compiled.escalate_after, &def.escalation_template) {
+            let at = item.due + after;
+            if at > since && at <= now {
+                out.push(PlannedMail {
+                    item: item.clone(),
+                    kind: MailKind::Escalation,
+                    at,
+                    template: template.as_str().to_string(),
+                    roles: def
+                        .escalate_to
+                        .iter()
+                        .map(|r| r.as_str().to_string())
+                        .collect(),
+                    owner: false,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn w() -> Workflow {
+        crate::workflow::load_file(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/workflows/secretary_project.yaml"
+        )))
+        .unwrap()
+    }
+
+    fn t(m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, m, d, h, 0, 0).unwrap()
+    }
+
+    fn milestone_due(due: DateTime<Utc>) -> OpenDeadline {
+        OpenDeadline {
+            row_id: 1,
+            project_id: 10,
+            milestone_id: Some(5),
+            deadline: "milestones".into(),
+            due,
+        }
+    }
+
+    #[test]
+    fn reminders_at_each_offset_then_escalation() {
+        let w = w();
+        // milestones: remind 7d, 3d, 1d before; escalate 2d after.
+        let item = milestone_due(t(6, 30, 16));
+        let mut sent = Vec::new();
+        let mut since = t(6, 1, 0);
+        // Hourly runs through July 5th.
+        let mut now = since;
+        while now < t(7, 5, 0) {
+            now += Duration::hours(1);
+            sent.extend(plan(&w, std::slice::from_ref(&item), since, now));
+            since = now;
+        }
+        let kinds: Vec<(String, DateTime<Utc>)> =
+            sent.iter().map(|m| (m.kind.key(), m.at)).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ("before-604800s".into(), t(6, 23, 16)),
+                ("before-259200s".into(), t(6, 27, 16)),
+                ("before-86400s".into(), t(6, 29, 16)),
+                ("escalation".into(), t(7, 2, 16)),
+            ]
+        );
+        assert!(sent[0].owner && !sent[3].owner);
+        assert_eq!(sent[0].template, "milestone_reminder");
+        assert_eq!(sent[3].roles, vec!["reviewer", "admin"]);
+    }
+
+    #[test]
+    fn a_missed_window_sends_the_latest_reminder_once() {
+        let w = w();
+        let item = milestone_due(t(6, 30, 16));
+        // Down from June 20th to June 28th: the 7d and 3d reminders were missed.
+        let late = plan(&w, std::slice::from_ref(&item), t(6, 20, 0), t(6, 28, 0));
+        assert_eq!(late.len(), 1);
+        assert_eq!(late[0].kind.key(), "before-259200s");
+        // Down across the due time: no reminder for a past deadline, the escalation instead.
+        let past = plan(&w, std::slice::from_ref(&item), t(6, 20, 0), t(7, 3, 0));
+        assert_eq!(past.len(), 1);
+        assert_eq!(past[0].kind, MailKind::Escalation);
+        // An empty or backwards window plans nothing.
+        assert!(plan(&w, std::slice::from_ref(&item), t(6, 28, 0), t(6, 28, 0)).is_empty());
+        assert!(plan(&w, std::slice::from_ref(&item), t(6, 28, 0), t(6, 1, 0)).is_empty());
+    }
+
+    #[test]
+    fn the_window_covers_every_instant() {
+        let w = w();
+        let (lo, hi) = due_window(&w, t(6, 1, 0), t(6, 2, 0));
+        assert!(lo <= t(6, 1, 0) - Duration::days(2));
+        assert!(hi >= t(6, 2, 0) + Duration::days(14));
+    }
+}

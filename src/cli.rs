@@ -472,7 +472,14 @@ pub async fn remind(
         Ok(a) => a,
         Err(c) => return c,
     };
-    match crate::schedule::run_reminders(&app, now, since, config.time_zone, dry_run).await {
+    let reminders =
+        crate::schedule::run_reminders(&app, now, since, config.time_zone, dry_run).await;
+    let periodic =
+        crate::schedule::periodic::run_schedules(&app, now, since, config.time_zone, dry_run).await;
+    match reminders.and_then(|mut r| {
+        r.extend(periodic?);
+        Ok(r)
+    }) {
         Ok(list) => {
             let new = list.iter().filter(|q| q.new).count();
             println!(

@@ -217,3 +217,84 @@ async fn repeated_runs_queue_nothing_twice_and_dry_runs_write_nothing() {
         .unwrap();
     assert!(next.is_empty(), "{next:#?}");
 }
+
+/// The definition's schedules: the monthly progress request per running project (1st of the
+/// month, 09:00 Beijing time) and the weekly dispatch digest (Mondays, 09:00) for the district.
+#[tokio::test]
+async fn monthly_requests_and_weekly_digests() {
+    use secretary_projects::schedule::periodic::run_schedules;
+    let (t, _w, pid) = approved_project().await;
+    // June 30th 00:00 to July 1st 10:00: the monthly request; no Monday in between.
+    let first = run_schedules(&t.app, at(7, 1, 10), Some(at(6, 30, 0)), TZ, false)
+        .await
+        .unwrap();
+    let mut got: Vec<(String, String, DateTime<Utc>)> = first
+        .iter()
+        .map(|q| (q.template.clone(), q.recipient_login.clone(), q.at))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "progress_report_request".into(),
+                "member1".into(),
+                at(7, 1, 9)
+            ),
+            (
+                "progress_report_request".into(),
+                "secretary1".into(),
+                at(7, 1, 9)
+            ),
+        ]
+    );
+    assert!(first.iter().all(|q| q.project_id == pid));
+    // Through Monday July 6th: one digest to each district reviewer and admin, listing it.
+    let digest = run_schedules(&t.app, at(7, 6, 12), None, TZ, false)
+        .await
+        .unwrap();
+    let mut to: Vec<(&str, &str)> = digest
+        .iter()
+        .map(|q| (q.template.as_str(), q.recipient_login.as_str()))
+        .collect();
+    to.sort();
+    assert_eq!(
+        to,
+        vec![
+            ("dispatch_digest", "admin"),
+            ("dispatch_digest", "reviewer1")
+        ]
+    );
+    let row = outbox::Entity::find()
+        .filter(outbox::Column::Template.eq("dispatch_digest"))
+        .one(&t.app.db.read)
+        .await
+        .unwrap()
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
+    assert_eq!(payload["projects"][0]["title"], "停车难");
+    assert_eq!(payload["projects"][0]["stage"], "实施");
+    // Rendered, the digest lists the project.
+    let wf = t
+        .app
+        .registry
+        .current("secretary_project")
+        .unwrap()
+        .workflow;
+    let mail = secretary_projects::notify::Mailer::new()
+        .render(
+            &wf,
+            "dispatch_digest",
+            "zh",
+            &payload,
+            "管理员",
+            "https://sp.test",
+        )
+        .unwrap();
+    assert!(mail.text.contains("- 停车难（实施）"), "{}", mail.text);
+    // The same week again queues nothing new.
+    let again = run_schedules(&t.app, at(7, 6, 12), Some(at(7, 6, 0)), TZ, false)
+        .await
+        .unwrap();
+    assert!(!again.is_empty() && again.iter().all(|q| !q.new));
+}

@@ -3,6 +3,7 @@
 //! mails in the outbox under unique keys (recipient, item, kind, due instant), so that a run
 //! repeated over the same time queues nothing twice.
 
+pub mod periodic;
 pub mod plan;
 pub mod runner;
 
@@ -180,7 +181,19 @@ pub async fn run_reminders(
             }
         }
     }
-    // Which of them are already queued (an earlier run over the same time)?
+    finish_run(app, REMINDERS, queued, rows_out, now, dry_run).await
+}
+
+/// Mark which mails an earlier run already queued; unless `dry_run`, insert the new ones
+/// (the unique key makes a repeated run harmless) and record the run, in one transaction.
+pub(crate) async fn finish_run(
+    app: &App,
+    job: &str,
+    mut queued: Vec<Queued>,
+    rows: Vec<outbox::ActiveModel>,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> AppResult<Vec<Queued>> {
     let keys: Vec<String> = queued.iter().map(|q| q.unique_key.clone()).collect();
     let mut existing = std::collections::HashSet::new();
     for chunk in keys.chunks(500) {
@@ -199,15 +212,14 @@ pub async fn run_reminders(
         return Ok(queued);
     }
     let txn = app.db.begin_write().await?;
-    for row in rows_out {
-        // The unique key makes a repeated run harmless.
+    for row in rows {
         outbox::Entity::insert(row)
             .on_conflict_do_nothing_on([outbox::Column::UniqueKey])
             .exec(&txn)
             .await?;
     }
     scheduler_run::Entity::insert(scheduler_run::ActiveModel {
-        job: Set(REMINDERS.to_string()),
+        job: Set(job.to_string()),
         last_run_at: Set(now),
     })
     .on_conflict(

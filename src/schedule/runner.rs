@@ -1,5 +1,5 @@
-//! The scheduler inside the server: tokio-cron-scheduler runs the reminder planner every
-//! minute (cron with a seconds field, in the district's time zone). The database is the
+//! The scheduler inside the server: tokio-cron-scheduler runs the reminder planner and the
+//! definitions' periodic schedules every minute (cron with a seconds field, in the district's time zone). The database is the
 //! memory: each run starts where the last recorded one ended, so a restart catches up.
 
 use chrono::Utc;
@@ -18,7 +18,19 @@ pub async fn start(app: App, tz: chrono_tz::Tz) -> Result<JobScheduler, String> 
     let job = Job::new_async_tz(REMINDER_CRON, tz, move |_id, _lock| {
         let app = app.clone();
         Box::pin(async move {
-            match super::run_reminders(&app, Utc::now(), None, tz, false).await {
+            let now = Utc::now();
+            match super::periodic::run_schedules(&app, now, None, tz, false).await {
+                Ok(list) => {
+                    let new = list.iter().filter(|q| q.new).count();
+                    if new > 0 {
+                        tracing::info!(queued = new, "scheduled mails queued");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "schedule run failed; the next run catches up")
+                }
+            }
+            match super::run_reminders(&app, now, None, tz, false).await {
                 Ok(list) => {
                     let new = list.iter().filter(|q| q.new).count();
                     if new > 0 {

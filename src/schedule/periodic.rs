@@ -1,0 +1,206 @@
+//! The definitions' periodic schedules (月更新 per project, 周调度 digests): each schedule's
+//! cron instant that fell in `(since, now]` (the latest one only, after downtime) queues its
+//! mails under unique keys, like the reminders.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+
+use super::Queued;
+use crate::app::{App, AppResult};
+use crate::store::entity::{outbox, project, scheduler_run, user};
+use crate::store::queries::eligible;
+use crate::workflow::model::ScheduleKind;
+
+/// The job name under which schedule runs are recorded.
+pub const SCHEDULES: &str = "schedules";
+
+/// The latest instant of `cron` in `(since, now]`, in the time zone `tz`. Pure.
+pub fn latest_instant(
+    cron: &croner::Cron,
+    tz: chrono_tz::Tz,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut from = since.with_timezone(&tz);
+    // A very frequent schedule after a long downtime: only the recent past matters.
+    if now - since > chrono::Duration::days(400) {
+        from = (now - chrono::Duration::days(400)).with_timezone(&tz);
+    }
+    let mut latest = None;
+    for _ in 0..100_000 {
+        match cron.find_next_occurrence(&from, false) {
+            Ok(next) if next.with_timezone(&Utc) <= now => {
+                latest = Some(next.with_timezone(&Utc));
+                from = next;
+            }
+            _ => break,
+        }
+    }
+    latest
+}
+
+fn row(
+    key: String,
+    u: &user::Model,
+    template: &str,
+    project_id: Option<i64>,
+    payload: serde_json::Value,
+    now: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        unique_key: Set(key),
+        recipient_user_id: Set(Some(u.id)),
+        recipient_email: Set(u.email.clone()),
+        language: Set(u.language.clone()),
+        template: Set(template.to_string()),
+        project_id: Set(project_id),
+        payload: Set(payload.to_string()),
+        created_at: Set(now),
+        due_at: Set(at),
+        next_attempt_at: Set(now),
+        attempts: Set(0),
+        last_error: Set(None),
+        sent_at: Set(None),
+        dead: Set(false),
+        ..Default::default()
+    }
+}
+
+/// Run every current definition's schedules as of `now`, from `since` (default: the last
+/// recorded run, or a day back).
+pub async fn run_schedules(
+    app: &App,
+    now: DateTime<Utc>,
+    since: Option<DateTime<Utc>>,
+    tz: chrono_tz::Tz,
+    dry_run: bool,
+) -> AppResult<Vec<Queued>> {
+    let last = scheduler_run::Entity::find_by_id(SCHEDULES.to_string())
+        .one(&app.db.read)
+        .await?
+        .map(|r| r.last_run_at);
+    let since = since.or(last).unwrap_or(now - chrono::Duration::days(1));
+    let mut queued = Vec::new();
+    let mut rows = Vec::new();
+    if now > since {
+        for v in app.registry.all_current() {
+            let w = &v.workflow;
+            for (i, s) in w.definition.schedules.iter().enumerate() {
+                let Some(cron) = w.schedules.get(i) else {
+                    continue;
+                };
+                let Some(at) = latest_instant(cron, tz, since, now) else {
+                    continue;
+                };
+                let stages: Vec<&str> = s.stages.iter().map(|x| x.as_str()).collect();
+                let projects: Vec<project::Model> = project::Entity::find()
+                    .filter(project::Column::DefinitionKey.eq(w.id()))
+                    .filter(project::Column::Stage.is_in(stages.iter().copied()))
+                    .all(&app.db.read)
+                    .await?;
+                if projects.is_empty() {
+                    continue;
+                }
+                let roles: Vec<&str> = s.notify.iter().map(|r| r.as_str()).collect();
+                let people = user::Entity::find()
+                    .filter(user::Column::Active.eq(true))
+                    .all(&app.db.read)
+                    .await?;
+                let stage_name = |id: &str, lang: &str| {
+                    w.stage(id)
+                        .map(|st| st.name.get(lang).to_string())
+                        .unwrap_or_else(|| id.to_string())
+                };
+                match s.kind.get() {
+                    ScheduleKind::PerProject => {
+                        for p in &projects {
+                            for u in eligible(w, p, people.clone(), &roles) {
+                                let lang = if u.language == "en" { "en" } else { "zh" };
+                                let key = format!(
+                                    "schedule:{}:{}:{}:{}",
+                                    s.id,
+                                    at.timestamp(),
+                                    p.id,
+                                    u.id
+                                );
+                                let payload = json!({
+                                    "definition": w.id(),
+                                    "project": {"id": p.id, "title": p.title, "year": p.year},
+                                    "stage": {"id": p.stage, "name": stage_name(&p.stage, lang)},
+                                    "link": format!("/projects/{}", p.id),
+                                });
+                                queued.push(Queued {
+                                    unique_key: key.clone(),
+                                    template: s.template.as_str().to_string(),
+                                    kind: format!("schedule:{}", s.id),
+                                    project_id: p.id,
+                                    project_title: p.title.clone(),
+                                    recipient_login: u.login.clone(),
+                                    recipient_email: u.email.clone(),
+                                    at,
+                                    new: true,
+                                });
+                                rows.push(row(
+                                    key,
+                                    &u,
+                                    s.template.as_str(),
+                                    Some(p.id),
+                                    payload,
+                                    now,
+                                    at,
+                                ));
+                            }
+                        }
+                    }
+                    ScheduleKind::Digest => {
+                        // One digest per recipient, of the projects they may see.
+                        let mut per_user: HashMap<i64, (user::Model, Vec<&project::Model>)> =
+                            HashMap::new();
+                        for p in &projects {
+                            for u in eligible(w, p, people.clone(), &roles) {
+                                per_user
+                                    .entry(u.id)
+                                    .or_insert_with(|| (u.clone(), Vec::new()))
+                                    .1
+                                    .push(p);
+                            }
+                        }
+                        let mut users: Vec<i64> = per_user.keys().copied().collect();
+                        users.sort();
+                        for uid in users {
+                            let (u, ps) = &per_user[&uid];
+                            let lang = if u.language == "en" { "en" } else { "zh" };
+                            let key = format!("schedule:{}:{}:{}", s.id, at.timestamp(), u.id);
+                            let list: Vec<_> = ps
+                                .iter()
+                                .map(|p| json!({"id": p.id, "title": p.title, "stage": stage_name(&p.stage, lang), "link": format!("/projects/{}", p.id)}))
+                                .collect();
+                            let payload = json!({
+                                "definition": w.id(),
+                                "projects": list,
+                                "link": "/dispatch",
+                            });
+                            queued.push(Queued {
+                                unique_key: key.clone(),
+                                template: s.template.as_str().to_string(),
+                                kind: format!("schedule:{}", s.id),
+                                project_id: 0,
+                                project_title: format!("{} projects", ps.len()),
+                                recipient_login: u.login.clone(),
+                                recipient_email: u.email.clone(),
+                                at,
+                                new: true,
+                            });
+                            rows.push(row(key, u, s.template.as_str(), None, payload, now, at));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    super::finish_run(app, SCHEDULES, queued, rows, now, dry_run).await
+}

@@ -42,10 +42,7 @@ pub fn workflow_validate(paths: &[PathBuf]) -> ExitCode {
 
 pub fn workflow_schema() -> ExitCode {
     match serde_json::to_string_pretty(&workflow::json_schema()) {
-        Ok(s) => {
-            println!("{s}");
-            ExitCode::SUCCESS
-        }
+        Ok(s) => emit(&format!("{s}\n")),
         Err(e) => {
             eprintln!("cannot print the schema: {e}");
             ExitCode::FAILURE
@@ -53,12 +50,55 @@ pub fn workflow_schema() -> ExitCode {
     }
 }
 
-pub fn workflow_graph(file: &Path, lang: &str) -> ExitCode {
+/// Write to standard output; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("cannot write the output: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn workflow_simulate(file: &Path, year: i32, lang: &str) -> ExitCode {
+    if !(2000..=2100).contains(&year) {
+        eprintln!("--year must be from 2000 to 2100, not {year}");
+        return ExitCode::from(2);
+    }
     match workflow::load_file(file) {
         Ok(w) => {
-            print!("{}", workflow::graph::mermaid(&w, lang));
-            ExitCode::SUCCESS
+            let mut text = format!(
+                "Calendar of `{}` for {year} ({}), as a model project lives it:\n",
+                w.id(),
+                w.timezone
+            );
+            for e in crate::schedule::simulate::calendar(&w, year, lang) {
+                match e.at {
+                    Some(t) => text.push_str(&format!(
+                        "{}  {}\n",
+                        t.with_timezone(&w.timezone).format("%Y-%m-%d %a %H:%M"),
+                        e.what
+                    )),
+                    None => text.push_str(&format!("{:<20}  {}\n", "(per project)", e.what)),
+                }
+            }
+            emit(&text)
         }
+        Err(problems) => {
+            for p in problems {
+                eprintln!("{p}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub fn workflow_graph(file: &Path, lang: &str) -> ExitCode {
+    match workflow::load_file(file) {
+        Ok(w) => emit(&workflow::graph::mermaid(&w, lang)),
         Err(problems) => {
             for p in problems {
                 eprintln!("{p}");

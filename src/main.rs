@@ -119,6 +119,15 @@ enum WorkflowCommand {
     },
     /// Print the JSON Schema of the definition format.
     Schema,
+    /// Print a year's calendar of a definition: deadlines, reminders, escalations, schedules.
+    Simulate {
+        file: PathBuf,
+        #[arg(long)]
+        year: i32,
+        /// Label language: zh or en.
+        #[arg(long, default_value = "zh")]
+        lang: String,
+    },
     /// Print the stages and transitions as a Mermaid stateDiagram-v2.
     Graph {
         file: PathBuf,
@@ -202,6 +211,9 @@ fn main() -> ExitCode {
             WorkflowCommand::Validate { paths } => cli::workflow_validate(&paths),
             WorkflowCommand::Schema => cli::workflow_schema(),
             WorkflowCommand::Graph { file, lang } => cli::workflow_graph(&file, &lang),
+            WorkflowCommand::Simulate { file, year, lang } => {
+                cli::workflow_simulate(&file, year, &lang)
+            }
         },
     }
 }

@@ -6,6 +6,7 @@
 pub mod periodic;
 pub mod plan;
 pub mod runner;
+pub mod simulate;
 
 use std::collections::HashMap;
 

@@ -57,20 +57,23 @@ pub async fn run_reminders(
         return Ok(Vec::new());
     }
     // Only deadlines that can yield a mail in (since, now].
-    let windows: Vec<_> = app
-        .registry
-        .all_current()
-        .iter()
-        .map(|v| plan::due_window(&v.workflow, since, now))
-        .collect();
-    let lo = windows.iter().map(|w| w.0).min().unwrap_or(since);
-    let hi = windows.iter().map(|w| w.1).max().unwrap_or(now);
-    let rows = project_deadline::Entity::find()
-        .filter(project_deadline::Column::ClosedAt.is_null())
-        .filter(project_deadline::Column::DueAt.gt(lo))
-        .filter(project_deadline::Column::DueAt.lte(hi))
-        .all(&app.db.read)
-        .await?;
+    let current = app.registry.all_current();
+    let workflows: Vec<&crate::workflow::Workflow> = current.iter().map(|v| &*v.workflow).collect();
+    let mut rows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (lo, hi) in plan::due_ranges(&workflows, since, now) {
+        for r in project_deadline::Entity::find()
+            .filter(project_deadline::Column::ClosedAt.is_null())
+            .filter(project_deadline::Column::DueAt.gt(lo))
+            .filter(project_deadline::Column::DueAt.lte(hi))
+            .all(&app.db.read)
+            .await?
+        {
+            if seen.insert(r.id) {
+                rows.push(r);
+            }
+        }
+    }
     let mut by_project: HashMap<i64, Vec<OpenDeadline>> = HashMap::new();
     for r in rows {
         if let Some(due) = r.due_at {
@@ -90,29 +93,60 @@ pub async fn run_reminders(
     let mut rows_out: Vec<outbox::ActiveModel> = Vec::new();
     let mut project_ids: Vec<i64> = by_project.keys().copied().collect();
     project_ids.sort();
+    // Everything the mails need, read in a few queries rather than per item.
+    let mut projects: HashMap<i64, crate::store::entity::project::Model> = HashMap::new();
+    for chunk in project_ids.chunks(5000) {
+        for p in crate::store::entity::project::Entity::find()
+            .filter(crate::store::entity::project::Column::Id.is_in(chunk.to_vec()))
+            .all(&app.db.read)
+            .await?
+        {
+            projects.insert(p.id, p);
+        }
+    }
+    let milestone_ids: Vec<i64> = by_project
+        .values()
+        .flatten()
+        .filter_map(|d| d.milestone_id)
+        .collect();
+    let mut milestones: HashMap<i64, milestone::Model> = HashMap::new();
+    for chunk in milestone_ids.chunks(5000) {
+        for m in milestone::Entity::find()
+            .filter(milestone::Column::Id.is_in(chunk.to_vec()))
+            .all(&app.db.read)
+            .await?
+        {
+            milestones.insert(m.id, m);
+        }
+    }
+    let mut people_of: HashMap<(i64, Option<i64>), Vec<user::Model>> = HashMap::new();
     for pid in project_ids {
         let items = &by_project[&pid];
-        let p = app.project(pid).await?;
-        let w = app.workflow_of(&p).await?;
+        let Some(p) = projects.get(&pid) else {
+            continue;
+        };
+        let w = app.workflow_of(p).await?;
         let mails = plan(&w, items, since, now);
         if mails.is_empty() {
             continue;
         }
-        let people = user::Entity::find()
-            .filter(user::Column::OrganisationId.is_in([
-                p.organisation_id,
-                p.district_id.unwrap_or(p.organisation_id),
-            ]))
-            .filter(user::Column::Active.eq(true))
-            .all(&app.db.read)
-            .await?;
+        let scope = (p.organisation_id, p.district_id);
+        if !people_of.contains_key(&scope) {
+            let found = user::Entity::find()
+                .filter(user::Column::OrganisationId.is_in([
+                    p.organisation_id,
+                    p.district_id.unwrap_or(p.organisation_id),
+                ]))
+                .filter(user::Column::Active.eq(true))
+                .all(&app.db.read)
+                .await?;
+            people_of.insert(scope, found);
+        }
+        let people = &people_of[&scope];
         for m in mails {
             let roles: Vec<&str> = m.roles.iter().map(String::as_str).collect();
-            let mut to = eligible(&w, &p, people.clone(), &roles);
-            let milestone = match m.item.milestone_id {
-                Some(mid) => milestone::Entity::find_by_id(mid).one(&app.db.read).await?,
-                None => None,
-            };
+            let mut to = eligible(&w, p, people.clone(), &roles);
+            let milestone = m.item.milestone_id.and_then(|mid| milestones.get(&mid));
             if m.owner {
                 if let Some(owner) = milestone.as_ref().and_then(|ms| ms.owner_user_id) {
                     if !to.iter().any(|u| u.id == owner) {
@@ -197,7 +231,7 @@ pub(crate) async fn finish_run(
 ) -> AppResult<Vec<Queued>> {
     let keys: Vec<String> = queued.iter().map(|q| q.unique_key.clone()).collect();
     let mut existing = std::collections::HashSet::new();
-    for chunk in keys.chunks(500) {
+    for chunk in keys.chunks(5000) {
         for o in outbox::Entity::find()
             .filter(outbox::Column::UniqueKey.is_in(chunk.to_vec()))
             .all(&app.db.read)
@@ -213,11 +247,14 @@ pub(crate) async fn finish_run(
         return Ok(queued);
     }
     let txn = app.db.begin_write().await?;
-    for row in rows {
-        outbox::Entity::insert(row)
+    let mut rows = rows;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(200));
+        outbox::Entity::insert_many(rows)
             .on_conflict_do_nothing_on([outbox::Column::UniqueKey])
             .exec(&txn)
             .await?;
+        rows = rest;
     }
     scheduler_run::Entity::insert(scheduler_run::ActiveModel {
         job: Set(job.to_string()),

@@ -54,27 +54,38 @@ pub struct PlannedMail {
     pub owner: bool,
 }
 
-/// The widest window of due times that can yield a mail in `(since, now]`: deadlines due in
-/// `(since - longest escalation delay, now + longest reminder offset]`. The shell reads only
-/// those, so the cost follows the number of items due, not the size of the database.
-pub fn due_window(
-    w: &Workflow,
+/// The due-time ranges whose deadlines have a reminder or escalation instant in
+/// `(since, now]`: for each offset `o` before the due time, `(since + o, now + o]`; for each
+/// escalation delay `e`, `(since - e, now - e]`; merged where they overlap. Reading only these
+/// makes a run's cost follow the items due, not all the open items (a quiet minute reads
+/// nothing).
+pub fn due_ranges(
+    ws: &[&Workflow],
     since: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> (DateTime<Utc>, DateTime<Utc>) {
-    let longest_reminder = w
-        .deadlines
-        .iter()
-        .flat_map(|d| d.remind_before.iter().copied())
-        .max()
-        .unwrap_or_else(Duration::zero);
-    let longest_escalation = w
-        .deadlines
-        .iter()
-        .filter_map(|d| d.escalate_after)
-        .max()
-        .unwrap_or_else(Duration::zero);
-    (since - longest_escalation, now + longest_reminder)
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut shifts: Vec<Duration> = Vec::new();
+    for w in ws {
+        for d in &w.deadlines {
+            shifts.extend(d.remind_before.iter().copied());
+            if let Some(e) = d.escalate_after {
+                shifts.push(-e);
+            }
+        }
+    }
+    shifts.sort();
+    shifts.dedup();
+    let mut ranges: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+        shifts.iter().map(|s| (since + *s, now + *s)).collect();
+    ranges.sort();
+    let mut merged: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::new();
+    for (lo, hi) in ranges {
+        match merged.last_mut() {
+            Some(last) if lo <= last.1 => last.1 = last.1.max(hi),
+            _ => merged.push((lo, hi)),
+        }
+    }
+    merged
 }
 
 /// The mails due in `(since, now]` for these open deadlines of definition `w`.
@@ -212,10 +223,23 @@ mod tests {
     }
 
     #[test]
-    fn the_window_covers_every_instant() {
+    fn ranges_are_narrow_when_the_run_is_short_and_cover_every_instant() {
         let w = w();
-        let (lo, hi) = due_window(&w, t(6, 1, 0), t(6, 2, 0));
-        assert!(lo <= t(6, 1, 0) - Duration::days(2));
-        assert!(hi >= t(6, 2, 0) + Duration::days(14));
+        let (since, now) = (t(6, 1, 0), t(6, 1, 0) + Duration::minutes(1));
+        let ranges = due_ranges(&[&w], since, now);
+        // One narrow range per distinct offset: a minute each.
+        assert!(ranges
+            .iter()
+            .all(|(lo, hi)| *hi - *lo == Duration::minutes(1)));
+        // Every item with an instant in the window is inside a range.
+        let inside = |due: DateTime<Utc>| ranges.iter().any(|(lo, hi)| due > *lo && due <= *hi);
+        for offset in [Duration::days(7), Duration::days(3), Duration::days(1)] {
+            assert!(inside(now + offset));
+        }
+        assert!(inside(now - Duration::days(2)), "escalation after 2 days");
+        assert!(!inside(now + Duration::days(5)), "nothing due for this one");
+        // A long downtime merges them.
+        let long = due_ranges(&[&w], t(5, 1, 0), t(6, 1, 0));
+        assert!(long.len() < ranges.len());
     }
 }

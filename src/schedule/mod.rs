@@ -131,7 +131,7 @@ pub async fn run_reminders(
             continue;
         }
         let scope = (p.organisation_id, p.district_id);
-        if !people_of.contains_key(&scope) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = people_of.entry(scope) {
             let found = user::Entity::find()
                 .filter(user::Column::OrganisationId.is_in([
                     p.organisation_id,
@@ -140,7 +140,7 @@ pub async fn run_reminders(
                 .filter(user::Column::Active.eq(true))
                 .all(&app.db.read)
                 .await?;
-            people_of.insert(scope, found);
+            slot.insert(found);
         }
         let people = &people_of[&scope];
         for m in mails {

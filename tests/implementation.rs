@@ -965,6 +965,29 @@ async fn topic_pool_to_project() {
         .send("member1", "PATCH", &topic_path, &json!({"title": "改名"}))
         .await;
     assert_eq!(r.status, 422);
+    // Every change is in the topic's trail; refused attempts left nothing.
+    let actions = |r: &Reply| -> Vec<String> {
+        r.body["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let a = s.get("reviewer1", &topic_path).await;
+    assert_eq!(
+        actions(&a),
+        vec!["created", "commented", "commented", "edited", "promoted"],
+        "{}",
+        a.text
+    );
+    assert_eq!(
+        a.body["history"][3]["data"]["area"]["after"],
+        "幸福社区东区"
+    );
+    assert_eq!(a.body["history"][4]["data"]["project"], project_id);
+    let b = s.get("secretary1", &b_path).await;
+    assert_eq!(actions(&b), vec!["created", "dropped"], "{}", b.text);
     s.server.stop().await;
 }
 

@@ -9,6 +9,7 @@ mod m20261125_000003_implementation;
 mod m20261125_000004_topics;
 mod m20261125_000005_attachments;
 mod m20261125_000006_scheduler;
+mod m20261125_000007_topic_events;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_topics::Migration),
             Box::new(m20261125_000005_attachments::Migration),
             Box::new(m20261125_000006_scheduler::Migration),
+            Box::new(m20261125_000007_topic_events::Migration),
         ]
     }
 }

@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 use super::projects::NewProject;
 use super::{App, AppError, AppResult, Principal};
-use crate::store::entity::{organisation, topic, topic_comment};
+use crate::store::entity::{organisation, topic, topic_comment, topic_event};
 use crate::workflow::engine::{Reason, Refusal, Relation};
 use crate::workflow::Workflow;
 
@@ -32,6 +32,38 @@ pub struct CommentView {
     pub author_user_id: i64,
     pub body: String,
     pub at: DateTime<Utc>,
+}
+
+/// Append to the topic's trail, inside the caller's transaction.
+async fn record<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    topic_id: i64,
+    actor: i64,
+    action: &str,
+    data: Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    topic_event::ActiveModel {
+        topic_id: Set(topic_id),
+        at: Set(now),
+        actor_user_id: Set(actor),
+        action: Set(action.to_string()),
+        data: Set(data.to_string()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// One change in a topic's trail.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TopicEventView {
+    pub at: DateTime<Utc>,
+    pub actor_user_id: i64,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
 }
 
 fn forbidden(reason: Reason) -> AppError {
@@ -130,7 +162,8 @@ impl App {
             MAX_TEXT,
             false,
         )?;
-        Ok(topic::ActiveModel {
+        let txn = self.db.begin_write().await?;
+        let t = topic::ActiveModel {
             definition_key: Set(w.id().to_string()),
             organisation_id: Set(org.id),
             district_id: Set(org.parent_id),
@@ -145,8 +178,19 @@ impl App {
             updated_at: Set(now),
             ..Default::default()
         }
-        .insert(&self.db.write)
-        .await?)
+        .insert(&txn)
+        .await?;
+        record(
+            &txn,
+            t.id,
+            who.user_id,
+            "created",
+            json!({"title": t.title, "source": t.source, "area": t.area}),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(t)
     }
 
     /// The pool the caller sees: their subdistrict's, or the whole district's.
@@ -168,6 +212,23 @@ impl App {
         Ok(q.order_by_desc(topic::Column::Id)
             .all(&self.db.read)
             .await?)
+    }
+
+    /// A topic's trail, oldest first.
+    pub async fn topic_history(&self, id: i64) -> AppResult<Vec<TopicEventView>> {
+        Ok(topic_event::Entity::find()
+            .filter(topic_event::Column::TopicId.eq(id))
+            .order_by_asc(topic_event::Column::Id)
+            .all(&self.db.read)
+            .await?
+            .into_iter()
+            .map(|e| TopicEventView {
+                at: e.at,
+                actor_user_id: e.actor_user_id,
+                action: e.action,
+                data: serde_json::from_str(&e.data).unwrap_or(Value::Null),
+            })
+            .collect())
     }
 
     /// One topic the caller may see, with its discussion.
@@ -217,6 +278,7 @@ impl App {
     ) -> AppResult<CommentView> {
         self.visible_topic(who, id).await?;
         let body = text("the comment", body, MAX_TEXT, true)?;
+        let txn = self.db.begin_write().await?;
         let c = topic_comment::ActiveModel {
             topic_id: Set(id),
             author_user_id: Set(who.user_id),
@@ -224,8 +286,18 @@ impl App {
             created_at: Set(now),
             ..Default::default()
         }
-        .insert(&self.db.write)
+        .insert(&txn)
         .await?;
+        record(
+            &txn,
+            id,
+            who.user_id,
+            "commented",
+            json!({"comment": c.id}),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
         Ok(CommentView {
             id: c.id,
             author_user_id: c.author_user_id,
@@ -255,6 +327,7 @@ impl App {
                 t.project_id.unwrap_or_default()
             )));
         }
+        let before = t.clone();
         let mut a: topic::ActiveModel = t.into();
         if let Some(v) = &input.title {
             a.title = Set(text("title", v, MAX_TITLE, true)?);
@@ -278,7 +351,35 @@ impl App {
             a.status = Set(s);
         }
         a.updated_at = Set(now);
-        Ok(a.update(&self.db.write).await?)
+        let txn = self.db.begin_write().await?;
+        let after = a.update(&txn).await?;
+        let action = match (before.status.as_str(), after.status.as_str()) {
+            ("open", "dropped") => "dropped",
+            ("dropped", "open") => "reopened",
+            _ => "edited",
+        };
+        let changed: Map<String, Value> = [
+            ("title", &before.title, &after.title),
+            ("source", &before.source, &after.source),
+            ("area", &before.area, &after.area),
+            ("description", &before.description, &after.description),
+            ("status", &before.status, &after.status),
+        ]
+        .into_iter()
+        .filter(|(_, b, a)| b != a)
+        .map(|(k, b, a)| (k.to_string(), json!({"before": b, "after": a})))
+        .collect();
+        record(
+            &txn,
+            after.id,
+            who.user_id,
+            action,
+            Value::Object(changed),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(after)
     }
 
     /// Promote an open topic into a project application of `year`: the title carries over, and
@@ -352,7 +453,18 @@ impl App {
         a.status = Set("promoted".into());
         a.project_id = Set(Some(project.id));
         a.updated_at = Set(now);
-        let t = a.update(&self.db.write).await?;
+        let txn = self.db.begin_write().await?;
+        let t = a.update(&txn).await?;
+        record(
+            &txn,
+            t.id,
+            who.user_id,
+            "promoted",
+            json!({"project": project.id, "year": year}),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
         Ok((t, project))
     }
 }

@@ -12,7 +12,7 @@ use super::error::{ApiError, Lang, Problem};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::app::projects::ProjectView;
-use crate::app::topics::{CommentView, TopicInput};
+use crate::app::topics::{CommentView, TopicEventView, TopicInput};
 use crate::store::entity::topic;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -69,6 +69,8 @@ pub struct TopicList {
 pub struct TopicWithComments {
     topic: TopicView,
     comments: Vec<CommentView>,
+    /// Every change to the topic, oldest first.
+    history: Vec<TopicEventView>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -159,9 +161,11 @@ pub async fn get_topic(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<TopicWithComments>> {
     let (t, comments) = s.app.topic(&who, id).await.map_err(app_err(lang))?;
+    let history = s.app.topic_history(id).await.map_err(app_err(lang))?;
     Ok(Json(TopicWithComments {
         topic: TopicView::from(t),
         comments,
+        history,
     }))
 }
 

@@ -17,4 +17,5 @@ pub mod score_sheet;
 pub mod session;
 pub mod topic;
 pub mod topic_comment;
+pub mod topic_event;
 pub mod user;

@@ -291,7 +291,13 @@ async fn monthly_requests_and_weekly_digests() {
             "https://sp.test",
         )
         .unwrap();
-    assert!(mail.text.contains("- 停车难（实施）"), "{}", mail.text);
+    assert!(
+        mail.text
+            .contains("- 停车难（实施，完成 0%，逾期节点 1 个，滞后节点 1 个）"),
+        "{}",
+        mail.text
+    );
+    assert_eq!(payload["projects"][0]["overdue"], 1);
     // The same week again queues nothing new.
     let again = run_schedules(&t.app, at(7, 6, 12), Some(at(7, 6, 0)), TZ, false)
         .await

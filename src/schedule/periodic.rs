@@ -10,9 +10,10 @@ use serde_json::json;
 
 use super::Queued;
 use crate::app::{App, AppResult};
-use crate::store::entity::{outbox, project, scheduler_run, user};
+use crate::store::entity::{milestone, outbox, project, scheduler_run, user};
 use crate::store::queries::eligible;
 use crate::workflow::model::ScheduleKind;
+use crate::workflow::progress::{self, MilestoneFacts, MilestoneStatus};
 
 /// The job name under which schedule runs are recorded.
 pub const SCHEDULES: &str = "schedules";
@@ -157,6 +158,46 @@ pub async fn run_schedules(
                         }
                     }
                     ScheduleKind::Digest => {
+                        // The dispatch figures of each project on that day: completion,
+                        // overdue and behind-schedule milestones (the 周调度 round-up).
+                        let today = at.with_timezone(&tz).date_naive();
+                        let ids: Vec<i64> = projects.iter().map(|p| p.id).collect();
+                        let mut figures: HashMap<i64, (f64, usize, usize)> = HashMap::new();
+                        let mut ms_of: HashMap<i64, Vec<milestone::Model>> = HashMap::new();
+                        for chunk in ids.chunks(5000) {
+                            for m in milestone::Entity::find()
+                                .filter(milestone::Column::ProjectId.is_in(chunk.to_vec()))
+                                .all(&app.db.read)
+                                .await?
+                            {
+                                ms_of.entry(m.project_id).or_default().push(m);
+                            }
+                        }
+                        for (pid, ms) in &ms_of {
+                            let facts: Vec<MilestoneFacts> = ms
+                                .iter()
+                                .map(|m| MilestoneFacts {
+                                    start: m.start_date,
+                                    due: m.due_date,
+                                    percent: m.percent,
+                                    done: m.done_at.is_some(),
+                                })
+                                .collect();
+                            let overdue = facts
+                                .iter()
+                                .filter(|f| progress::status(f, today) == MilestoneStatus::Overdue)
+                                .count();
+                            let behind = facts
+                                .iter()
+                                .filter(|f| progress::behind_schedule(f, today))
+                                .count();
+                            let percent = progress::weighted_percent(
+                                &ms.iter()
+                                    .map(|m| (m.weight, m.percent, m.done_at.is_some()))
+                                    .collect::<Vec<_>>(),
+                            );
+                            figures.insert(*pid, (percent, overdue, behind));
+                        }
                         // One digest per recipient, of the projects they may see.
                         let mut per_user: HashMap<i64, (user::Model, Vec<&project::Model>)> =
                             HashMap::new();
@@ -177,7 +218,16 @@ pub async fn run_schedules(
                             let key = format!("schedule:{}:{}:{}", s.id, at.timestamp(), u.id);
                             let list: Vec<_> = ps
                                 .iter()
-                                .map(|p| json!({"id": p.id, "title": p.title, "stage": stage_name(&p.stage, lang), "link": format!("/projects/{}", p.id)}))
+                                .map(|p| {
+                                    let (percent, overdue, behind) =
+                                        figures.get(&p.id).copied().unwrap_or((0.0, 0, 0));
+                                    json!({
+                                        "id": p.id, "title": p.title,
+                                        "stage": stage_name(&p.stage, lang),
+                                        "percent": percent.round() as i64, "overdue": overdue, "behind": behind,
+                                        "link": format!("/projects/{}", p.id),
+                                    })
+                                })
                                 .collect();
                             let payload = json!({
                                 "definition": w.id(),

@@ -393,7 +393,9 @@ async fn drive(
         if !stage.form.is_empty() {
             let editors: Vec<&str> = stage.editable_by.iter().map(|r| r.as_str()).collect();
             if let Some(editor) = actor_for(w, cast, org.id, &editors, n) {
-                let form = fill_form(&stage.form, &members, year, n);
+                let whole: Map<String, Value> =
+                    serde_json::from_str(&p.form_data).unwrap_or_default();
+                let form = fill_form(&stage.form, &members, year, n, &whole);
                 app.edit_form(editor, id, p.version, form, clock).await?;
             }
         }
@@ -468,7 +470,13 @@ fn date(year: i32, month: u32, day: u32) -> String {
 }
 
 /// Valid values for every field of a form.
-fn fill_form(fields: &[Field], members: &[&Principal], year: i32, n: usize) -> Map<String, Value> {
+fn fill_form(
+    fields: &[Field],
+    members: &[&Principal],
+    year: i32,
+    n: usize,
+    whole: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut form = Map::new();
     let owner = |k: usize| {
         members
@@ -519,6 +527,27 @@ fn fill_form(fields: &[Field], members: &[&Principal], year: i32, n: usize) -> M
                 )
             }
             FieldType::Team => json!([{"user": owner(0), "duty": "牵头推进"}, {"user": owner(1), "duty": "具体落实"}]),
+            FieldType::GoalReview => {
+                // Each goal of the application, reached (mostly fully).
+                let goals: Vec<Value> = f
+                    .goals_from
+                    .as_ref()
+                    .and_then(|from| whole.get(from.as_str()))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| crate::workflow::form::MilestonePlan::from_json(v).ok())
+                    .enumerate()
+                    .map(|(k, m)| {
+                        json!({
+                            "goal": crate::workflow::form::milestone_goal(&m),
+                            "result": if (n + k) % 5 == 4 { "partly" } else { "achieved" },
+                            "evidence": "对照节点目标逐项核实，佐证材料见附件。"
+                        })
+                    })
+                    .collect();
+                Value::Array(goals)
+            }
             FieldType::Attachments => {
                 if f.required {
                     json!(["demo-attachment"])
@@ -563,13 +592,8 @@ async fn satisfy_guards(
                 }
             }
             Guard::MinAppraisals(k) => {
-                let ratings = appraisal_ratings(w);
                 let have = app.project(id).await?.appraisal_count as u32;
-                for j in have..*k + 2 {
-                    if let Some(r) = ratings.get(weighted_pick(j as usize + n)) {
-                        app.record_appraisal(id, r, None, clock).await?;
-                    }
-                }
+                residents_appraise(app, w, cast, id, have, *k + 2, n, clock).await?;
             }
             Guard::ScorePresent(part_id) => {
                 let Some(part) = w.part(part_id) else {
@@ -584,12 +608,7 @@ async fn satisfy_guards(
                 match part.source.get() {
                     PartSource::Appraisal => {
                         let need = part.min_appraisals.as_ref().map(|m| **m).unwrap_or(1);
-                        let ratings = appraisal_ratings(w);
-                        for j in have..need + 2 {
-                            if let Some(r) = ratings.get(weighted_pick(j as usize + n)) {
-                                app.record_appraisal(id, r, None, clock).await?;
-                            }
-                        }
+                        residents_appraise(app, w, cast, id, have, need + 2, n, clock).await?;
                     }
                     source => {
                         let need = match source {
@@ -615,6 +634,16 @@ async fn satisfy_guards(
                             .skip(have as usize)
                             .take(need.saturating_sub(have as usize))
                         {
+                            if *source == PartSource::Reviewers {
+                                let assigner = district_user(w, cast, &part.assigned_by)
+                                    .ok_or_else(|| {
+                                        AppError::Invalid(
+                                            "no demo user may assign reviewers".into(),
+                                        )
+                                    })?;
+                                app.assign_reviewer(assigner, id, scorer.user_id, clock)
+                                    .await?;
+                            }
                             let criteria: Map<String, Value> = part
                                 .criteria
                                 .iter()
@@ -637,6 +666,56 @@ async fn satisfy_guards(
                 }
             }
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A district user holding one of `roles` (any district role when none are named).
+fn district_user<'c>(
+    w: &Workflow,
+    cast: &'c Cast,
+    roles: &[crate::workflow::model::Id],
+) -> Option<&'c Principal> {
+    cast.users
+        .iter()
+        .filter(|((o, r), _)| {
+            *o == cast.district.id
+                && if roles.is_empty() {
+                    w.role_index
+                        .get(r)
+                        .is_some_and(|i| *w.role(*i).scope.get() == Scope::District)
+                } else {
+                    roles.iter().any(|x| x.as_str() == r)
+                }
+        })
+        .flat_map(|(_, u)| u.iter())
+        .next()
+}
+
+/// Residents appraise with one-time tokens, as they would from a printed sheet, until the
+/// project has `want` appraisals (from `have`).
+#[allow(clippy::too_many_arguments)]
+async fn residents_appraise(
+    app: &App,
+    w: &Workflow,
+    cast: &Cast,
+    id: i64,
+    have: u32,
+    want: u32,
+    n: usize,
+    clock: DateTime<Utc>,
+) -> AppResult<()> {
+    if want <= have {
+        return Ok(());
+    }
+    let issuer = district_user(w, cast, &[])
+        .ok_or_else(|| AppError::Invalid("no demo user may issue appraisal tokens".into()))?;
+    let batch = app.issue_tokens(issuer, id, want - have, clock).await?;
+    let ratings = appraisal_ratings(w);
+    for (j, code) in batch.codes.iter().enumerate() {
+        if let Some(r) = ratings.get(weighted_pick(j + have as usize + n)) {
+            app.appraise(code, Some(id), r, None, clock).await?;
         }
     }
     Ok(())

@@ -46,6 +46,7 @@ pub struct Metrics {
     pub actions: Family<ActionLabels, Counter>,
     pub mail_queued: Family<TemplateLabels, Counter>,
     pub mail_sent: Family<OutcomeLabels, Counter>,
+    pub appraisals: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -71,6 +72,12 @@ impl Metrics {
         let actions = Family::<ActionLabels, Counter>::default();
         let mail_queued = Family::<TemplateLabels, Counter>::default();
         let mail_sent = Family::<OutcomeLabels, Counter>::default();
+        let appraisals = Counter::default();
+        registry.register(
+            "appraisals",
+            "Resident appraisals accepted",
+            appraisals.clone(),
+        );
         registry.register("http_requests", "HTTP requests answered", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -95,6 +102,7 @@ impl Metrics {
             actions,
             mail_queued,
             mail_sent,
+            appraisals,
         })
     }
 

@@ -18,7 +18,7 @@ use secretary_projects::workflow::engine::{
 };
 use secretary_projects::workflow::form::check_form;
 use secretary_projects::workflow::model::{
-    CommentRule, Due, Field, FieldType, Guard, PartSource, Scope, StageKind,
+    CommentRule, Due, Field, FieldType, Guard, PartSource, Scope, Stage, StageKind,
 };
 use secretary_projects::workflow::{self, Workflow};
 
@@ -194,14 +194,32 @@ fn value_for(field: &Field, variant: usize, kind: ValueKind) -> Value {
         (FieldType::Attachments, ValueKind::Invalid) => {
             [json!([true]), json!([""])][variant % 2].clone()
         }
+        // The goals of the milestones `value_for` makes with the same variant.
+        (FieldType::GoalReview, ValueKind::Valid) => Value::Array(
+            (0..items)
+                .map(|k| {
+                    let result = ["achieved", "partly", "not_achieved"][k % 3];
+                    json!({ "goal": format!("节点 {k}"), "result": result, "evidence": "佐证" })
+                })
+                .collect(),
+        ),
+        (FieldType::GoalReview, ValueKind::Invalid) => [
+            json!("not a list"),
+            json!([{ "goal": "x", "result": "maybe" }]),
+        ][variant % 2]
+            .clone(),
         (
             FieldType::Text | FieldType::LongText | FieldType::Date | FieldType::Choice,
             ValueKind::Empty,
         ) => json!(["", "   "][variant % 2]),
         (FieldType::Number, ValueKind::Empty) => Value::Null,
-        (FieldType::Milestones | FieldType::Team | FieldType::Attachments, ValueKind::Empty) => {
-            json!([])
-        }
+        (
+            FieldType::Milestones
+            | FieldType::Team
+            | FieldType::Attachments
+            | FieldType::GoalReview,
+            ValueKind::Empty,
+        ) => json!([]),
     }
 }
 
@@ -269,6 +287,44 @@ fn score_needed(w: &Workflow, part: &str) -> u32 {
     }
 }
 
+/// Whether every `goal_review` field of `s` takes exactly the goals of its milestones field:
+/// the goal of a milestone is its `goal`, or its title when it has none.
+fn goals_reviewed(w: &Workflow, s: &Stage, form: &Map<String, Value>) -> bool {
+    s.form
+        .iter()
+        .filter(|f| *f.field_type.get() == FieldType::GoalReview)
+        .all(|f| {
+            let from = f.goals_from.as_ref().expect("validated");
+            if w.field(from).map(|m| *m.field_type.get()) != Some(FieldType::Milestones) {
+                return true;
+            }
+            let goals: std::collections::BTreeSet<String> = form
+                .get(from.as_str())
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|m| m.get("due").and_then(Value::as_str).is_some())
+                .filter_map(|m| {
+                    let goal = m.get("goal").and_then(Value::as_str).unwrap_or("").trim();
+                    let title = m.get("title").and_then(Value::as_str)?.trim();
+                    Some(if goal.is_empty() { title } else { goal }.to_string())
+                })
+                .collect();
+            let reviewed: std::collections::BTreeSet<String> = form
+                .get(f.id.as_str())
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|g| {
+                    ["achieved", "partly", "not_achieved"]
+                        .contains(&g.get("result").and_then(Value::as_str).unwrap_or(""))
+                })
+                .filter_map(|g| Some(g.get("goal")?.as_str()?.trim().to_string()))
+                .collect();
+            goals == reviewed
+        })
+}
+
 /// The failing guards of `guards` for `p`, as reason keys (see [`reason_key`]).
 fn failing_guards(w: &Workflow, guards: &[&Guard], p: &Project) -> Vec<String> {
     let mut out = Vec::new();
@@ -289,7 +345,7 @@ fn failing_guards(w: &Workflow, guards: &[&Guard], p: &Project) -> Vec<String> {
                     .filter(|(k, _)| s.form.iter().any(|f| f.id.as_str() == k.as_str()))
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect();
-                if !check_form(s, &own, true).is_empty() {
+                if !check_form(s, &own, true).is_empty() || !goals_reviewed(w, s, &p.form) {
                     out.push(format!("form_incomplete:{stage}"));
                 }
             }

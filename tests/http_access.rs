@@ -527,6 +527,206 @@ async fn every_route_by_every_kind_of_caller() {
         404,
     ));
 
+    // Acceptance: the project is still an application, so scores are refused by stage, but
+    // who may do what is decided first. Subdistrict 2 sees nothing of it.
+    let reviewer1 = s.user_id("reviewer1");
+    let reviewers = format!("{p}/reviewers");
+    let assign = Some(json!({"user_id": reviewer1}));
+    rows.push(row("GET", &reviewers, None, "anon", 401));
+    rows.push(row("GET", &reviewers, None, "secretary2", 403));
+    for who in ["secretary1", "member1", "reviewer1", "admin"] {
+        rows.push(row("GET", &reviewers, None, who, 200));
+    }
+    rows.push(row("POST", &reviewers, assign.clone(), "anon", 401));
+    for who in ["secretary1", "member1", "reviewer1", "secretary2"] {
+        rows.push(row("POST", &reviewers, assign.clone(), who, 403));
+    }
+    rows.push(row(
+        "POST",
+        &reviewers,
+        Some(json!({"user_id": s.user_id("secretary1")})),
+        "admin",
+        403,
+    ));
+    rows.push(row(
+        "POST",
+        &reviewers,
+        Some(json!({"user_id": "x"})),
+        "admin",
+        422,
+    ));
+    rows.push(row("POST", &reviewers, assign.clone(), "admin", 201));
+    rows.push(row("POST", &reviewers, assign, "admin", 422));
+    let unassign = format!("{reviewers}/{reviewer1}");
+    rows.push(row("DELETE", &unassign, None, "anon", 401));
+    rows.push(row("DELETE", &unassign, None, "secretary1", 403));
+    rows.push(row("DELETE", &unassign, None, "admin", 204));
+    rows.push(row("DELETE", &unassign, None, "admin", 404));
+    rows.push(row(
+        "DELETE",
+        &format!("{reviewers}/abc"),
+        None,
+        "admin",
+        400,
+    ));
+    let visits = format!("{p}/site-visits");
+    let visit = Some(json!({"visited_on": "2026-05-01", "notes": "现场"}));
+    rows.push(row("GET", &visits, None, "anon", 401));
+    rows.push(row("GET", &visits, None, "secretary2", 403));
+    rows.push(row("GET", &visits, None, "member1", 200));
+    rows.push(row("POST", &visits, visit.clone(), "anon", 401));
+    rows.push(row("POST", &visits, visit.clone(), "reviewer1", 403));
+    rows.push(row("POST", &visits, visit, "secretary1", 403));
+    rows.push(row(
+        "POST",
+        &visits,
+        Some(json!({"visited_on": "May 1"})),
+        "reviewer1",
+        400,
+    ));
+    let scores = format!("{p}/scores");
+    let self_sheet = Some(
+        json!({"part": "self_check", "criteria": {"goal_achievement": 30, "measures_implemented": 20, "resident_feedback": 10, "documentation": 5}}),
+    );
+    rows.push(row("GET", &scores, None, "anon", 401));
+    rows.push(row("GET", &scores, None, "secretary2", 403));
+    for who in ["secretary1", "reviewer1", "admin"] {
+        rows.push(row("GET", &scores, None, who, 200));
+    }
+    rows.push(row("POST", &scores, self_sheet.clone(), "anon", 401));
+    rows.push(row("POST", &scores, self_sheet.clone(), "reviewer1", 403));
+    rows.push(row("POST", &scores, self_sheet, "secretary1", 422));
+    rows.push(row(
+        "POST",
+        &scores,
+        Some(json!({"part": "upper_review", "criteria": {}})),
+        "reviewer1",
+        403,
+    ));
+    rows.push(row(
+        "POST",
+        &scores,
+        Some(json!({"part": "nonsense", "criteria": {}})),
+        "secretary1",
+        422,
+    ));
+    rows.push(row(
+        "POST",
+        &scores,
+        Some(json!({"criteria": {}})),
+        "secretary1",
+        422,
+    ));
+    let deductions = format!("{p}/deductions");
+    let deduction = Some(json!({"deduction": "manual", "reason": "台账不全"}));
+    rows.push(row("GET", &deductions, None, "anon", 401));
+    rows.push(row("GET", &deductions, None, "member1", 200));
+    rows.push(row(
+        "POST",
+        &deductions,
+        deduction.clone(),
+        "secretary1",
+        403,
+    ));
+    rows.push(row(
+        "POST",
+        &deductions,
+        deduction.clone(),
+        "secretary2",
+        403,
+    ));
+    rows.push(row("POST", &deductions, deduction, "reviewer1", 201));
+    rows.push(row("GET", &format!("{p}/score"), None, "anon", 401));
+    rows.push(row("GET", &format!("{p}/score"), None, "secretary2", 403));
+    for who in ["member1", "reviewer1"] {
+        rows.push(row("GET", &format!("{p}/score"), None, who, 200));
+        rows.push(row("GET", &format!("/projects/{id}/score"), None, who, 200));
+    }
+    rows.push(row(
+        "GET",
+        &format!("/projects/{id}/score"),
+        None,
+        "anon",
+        401,
+    ));
+    let tokens = format!("{p}/appraisal-tokens");
+    rows.push(row("GET", &tokens, None, "anon", 401));
+    rows.push(row("GET", &tokens, None, "secretary1", 403));
+    rows.push(row("GET", &tokens, None, "reviewer1", 200));
+    rows.push(row("POST", &tokens, Some(json!({"count": 2})), "anon", 401));
+    rows.push(row(
+        "POST",
+        &tokens,
+        Some(json!({"count": 2})),
+        "secretary1",
+        403,
+    ));
+    rows.push(row(
+        "POST",
+        &tokens,
+        Some(json!({"count": 5000})),
+        "reviewer1",
+        422,
+    ));
+    rows.push(row(
+        "POST",
+        &tokens,
+        Some(json!({"count": 2})),
+        "admin",
+        201,
+    ));
+    rows.push(row(
+        "POST",
+        &format!("{tokens}/nobatch/revoke"),
+        None,
+        "anon",
+        401,
+    ));
+    rows.push(row(
+        "POST",
+        &format!("{tokens}/nobatch/revoke"),
+        None,
+        "secretary1",
+        403,
+    ));
+    rows.push(row(
+        "POST",
+        &format!("{tokens}/nobatch/revoke"),
+        None,
+        "reviewer1",
+        404,
+    ));
+    rows.push(row(
+        "GET",
+        &format!("/print/projects/{id}/tokens/nobatch"),
+        None,
+        "anon",
+        401,
+    ));
+    rows.push(row(
+        "GET",
+        &format!("/print/projects/{id}/tokens/nobatch"),
+        None,
+        "secretary1",
+        403,
+    ));
+    rows.push(row(
+        "GET",
+        &format!("/print/projects/{id}/tokens/nobatch"),
+        None,
+        "reviewer1",
+        404,
+    ));
+    let vote = Some(json!({"token": "ZZZZZZZZZZ", "rating": "satisfied"}));
+    rows.push(row("POST", &format!("{p}/appraisals"), vote, "anon", 404));
+    rows.push(row(
+        "POST",
+        &format!("{p}/appraisals"),
+        Some(json!({"rating": "satisfied"})),
+        "anon",
+        422,
+    ));
+
     // Log out: with or without a session; the ended session no longer works.
     rows.push(row("POST", "/api/v1/logout", None, "anon", 204));
     rows.push(row("GET", "/api/v1/me", None, "spare", 200));
@@ -657,6 +857,18 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
     ("/api/v1/topics/{id}", &["get", "patch"]),
     ("/api/v1/topics/{id}/comments", &["post"]),
     ("/api/v1/topics/{id}/promote", &["post"]),
+    ("/api/v1/projects/{id}/reviewers", &["get", "post"]),
+    ("/api/v1/projects/{id}/reviewers/{user_id}", &["delete"]),
+    ("/api/v1/projects/{id}/site-visits", &["get", "post"]),
+    ("/api/v1/projects/{id}/scores", &["get", "post"]),
+    ("/api/v1/projects/{id}/deductions", &["get", "post"]),
+    ("/api/v1/projects/{id}/score", &["get"]),
+    ("/api/v1/projects/{id}/appraisal-tokens", &["get", "post"]),
+    (
+        "/api/v1/projects/{id}/appraisal-tokens/{batch}/revoke",
+        &["post"],
+    ),
+    ("/api/v1/projects/{id}/appraisals", &["post"]),
     ("/calendar/{file}", &["get"]),
     ("/healthz", &["get"]),
 ];
@@ -721,7 +933,11 @@ async fn the_openapi_document_describes_every_route() {
     for (path, methods) in DOCUMENTED {
         for m in *methods {
             let method = m.to_ascii_uppercase();
-            let concrete = path.replace("{id}", "1").replace("{file}", "0000.ics");
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{file}", "0000.ics")
+                .replace("{user_id}", "1")
+                .replace("{batch}", "b");
             let body = (method != "GET").then_some("{}");
             let r = call(s.addr, &method, &concrete, None, &[], body).await;
             // A made-up calendar token is rightly unknown (404), but the route exists (not 405).

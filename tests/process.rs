@@ -274,7 +274,11 @@ async fn one_project_through_the_whole_default_process() {
         sec,
         p.id,
         v,
-        obj(json!({"self_check_report": "逐项对照完成", "goal_review": "目标全部完成", "self_score": 90})),
+        obj(json!({"self_check_report": "逐项对照完成", "goal_review": [
+            {"goal": "摸底调研", "result": "achieved", "evidence": "调研报告"},
+            {"goal": "车位建设", "result": "achieved", "evidence": "新增车位210个"},
+            {"goal": "机制运行", "result": "partly", "evidence": "共享机制试运行"}
+        ]})),
         day(10, 21),
     )
     .await
@@ -352,6 +356,24 @@ async fn one_project_through_the_whole_default_process() {
     app.take_action(r1, p.id, act("start_upper_review", None), day(11, 1))
         .await
         .unwrap();
+    // Only assigned reviewers score; the admin assigns them.
+    let e = app
+        .submit_score(
+            r1,
+            p.id,
+            "upper_review",
+            &sheet("upper_review", 0.8),
+            None,
+            day(11, 1),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::Forbidden(_)), "{e:?}");
+    for login in ["reviewer1", "reviewer2", "reviewer3", "reviewer4"] {
+        app.assign_reviewer(w.user("admin"), p.id, w.user(login).user_id, day(11, 1))
+            .await
+            .unwrap();
+    }
     let v = app.project(p.id).await.unwrap().version;
     app.edit_form(
         r1,
@@ -406,13 +428,22 @@ async fn one_project_through_the_whole_default_process() {
         .iter()
         .map(|r| r.id.to_string())
         .collect();
+    let batch = app.issue_tokens(r1, p.id, 12, day(11, 7)).await.unwrap();
     assert!(app
-        .record_appraisal(p.id, "no_such_rating", None, day(11, 7))
+        .appraise(
+            &batch.codes[0],
+            Some(p.id),
+            "no_such_rating",
+            None,
+            day(11, 7)
+        )
         .await
         .is_err());
+    let mut codes_left = batch.codes.iter();
     for (k, n) in [(0usize, 8), (1, 3), (2, 1)] {
         for _ in 0..n {
-            app.record_appraisal(p.id, &ratings[k], Some("好"), day(11, 8))
+            let code = codes_left.next().unwrap();
+            app.appraise(code, Some(p.id), &ratings[k], Some("好"), day(11, 8))
                 .await
                 .unwrap();
         }

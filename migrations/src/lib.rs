@@ -10,6 +10,7 @@ mod m20261125_000004_topics;
 mod m20261125_000005_attachments;
 mod m20261125_000006_scheduler;
 mod m20261125_000007_topic_events;
+mod m20261126_000008_acceptance;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_attachments::Migration),
             Box::new(m20261125_000006_scheduler::Migration),
             Box::new(m20261125_000007_topic_events::Migration),
+            Box::new(m20261126_000008_acceptance::Migration),
         ]
     }
 }

@@ -25,6 +25,9 @@ pub enum AppError {
     InvalidForm(Vec<FieldProblem>),
     #[error("{0}")]
     Invalid(String),
+    /// A resident appraisal refused (token or answer).
+    #[error("appraisal refused: {}", .0.code())]
+    Token(crate::scoring::appraisal::TokenRefusal),
     /// A stored definition version could not be read back.
     #[error("workflow definition problem: {0}")]
     Definition(String),

@@ -2,7 +2,9 @@
 //! load -> decide (workflow engine, scoring) -> write state + audit event + outbox rows, or
 //! write nothing.
 
+pub mod acceptance;
 pub mod accounts;
+pub mod appraisals;
 pub mod attachments;
 pub mod audit;
 pub mod directory;

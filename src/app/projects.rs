@@ -17,7 +17,8 @@ use crate::scoring;
 use crate::store::action_inputs::action_inputs;
 use crate::store::changeset::{ApplyError, ChangeSet, DeadlineRow, OutboxRow, ProjectChanges};
 use crate::store::entity::{
-    appraisal, audit_event, milestone, organisation, project, project_deadline, score_sheet, user,
+    appraisal, audit_event, manual_deduction, milestone, organisation, project, project_deadline,
+    score_sheet, user,
 };
 use crate::store::queries::eligible;
 use crate::workflow::engine::{self, Facts, PlannedEffect, Request};
@@ -966,8 +967,9 @@ pub(crate) async fn sync_milestones(
     Ok((plans.len() as i32, done))
 }
 
-/// Gather the inputs of the final score and compute it.
-async fn compute_score<C: ConnectionTrait>(
+/// Gather the inputs of the final score and compute it, as of `now`: a milestone still open
+/// past its due date counts as overdue, and so does a deadline still open past its due time.
+pub(crate) async fn compute_score<C: ConnectionTrait>(
     txn: &C,
     w: &Workflow,
     p: &project::Model,
@@ -997,43 +999,70 @@ async fn compute_score<C: ConnectionTrait>(
     {
         *appraisals.entry(a.rating).or_insert(0u32) += 1;
     }
-    let milestones = milestone::Entity::find()
+    let mut milestones = milestone::Entity::find()
         .filter(milestone::Column::ProjectId.eq(p.id))
         .all(txn)
         .await?;
-    let overdue = milestones
+    milestones.sort_by_key(|m| m.position);
+    let day = |t: DateTime<Utc>| t.with_timezone(&w.timezone).format("%Y-%m-%d").to_string();
+    let overdue: Vec<String> = milestones
         .iter()
-        .filter(|m| {
+        .filter_map(|m| {
             let due = end_of_day(m.due_date, w.timezone).unwrap_or(now);
-            m.done_at.map(|d| d > due).unwrap_or(now > due)
+            match m.done_at {
+                Some(done) if done > due => Some(format!(
+                    "{} (due {}, done {})",
+                    m.title,
+                    m.due_date,
+                    day(done)
+                )),
+                None if now > due => Some(format!("{} (due {}, not done)", m.title, m.due_date)),
+                _ => None,
+            }
         })
-        .count() as u32;
+        .collect();
     let deadlines = project_deadline::Entity::find()
         .filter(project_deadline::Column::ProjectId.eq(p.id))
         .filter(project_deadline::Column::MilestoneId.is_null())
         .all(txn)
         .await?;
     // A missed deadline costs points only when its definition names a deduction for it.
-    let mut missed: BTreeMap<String, u32> = BTreeMap::new();
+    let mut missed: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for d in &deadlines {
-        let late = match d.due_at {
-            Some(due) => d.closed_at.map(|c| c > due).unwrap_or(now > due),
-            None => false,
-        };
-        let deduction = w
+        let Some(due) = d.due_at else { continue };
+        let late = d.closed_at.map(|c| c > due).unwrap_or(now > due);
+        let definition = w
             .deadline_index
             .get(&d.deadline_key)
-            .and_then(|i| w.definition.deadlines[*i].deduction.as_ref());
-        if let (true, Some(ded)) = (late, deduction) {
-            *missed.entry(ded.to_string()).or_insert(0) += 1;
+            .map(|i| &w.definition.deadlines[*i]);
+        if let (true, Some(dl)) = (late, definition) {
+            if let Some(ded) = &dl.deduction {
+                let when = match d.closed_at {
+                    Some(c) => format!("due {}, met {}", day(due), day(c)),
+                    None => format!("due {}, still open", day(due)),
+                };
+                missed
+                    .entry(ded.to_string())
+                    .or_default()
+                    .push(format!("{} ({when})", dl.id));
+            }
         }
+    }
+    let mut manual: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in manual_deduction::Entity::find()
+        .filter(manual_deduction::Column::ProjectId.eq(p.id))
+        .order_by_asc(manual_deduction::Column::Id)
+        .all(txn)
+        .await?
+    {
+        manual.entry(m.deduction).or_default().push(m.reason);
     }
     let inputs = scoring::Inputs {
         sheets,
         appraisals,
         overdue_milestones: overdue,
         missed_deadlines: missed,
-        manual: BTreeMap::new(),
+        manual,
     };
     Ok(scoring::final_score(rubric, &inputs))
 }

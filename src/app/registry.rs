@@ -87,6 +87,11 @@ impl Registry {
         v
     }
 
+    /// The workflow of a stored version if it is already loaded.
+    pub fn cached(&self, id: i64) -> Option<Arc<Workflow>> {
+        read(&self.by_id).get(&id).cloned()
+    }
+
     /// The workflow of a stored version, read back from the database the first time.
     pub async fn version(&self, db: &Db, id: i64) -> AppResult<Arc<Workflow>> {
         if let Some(w) = read(&self.by_id).get(&id) {

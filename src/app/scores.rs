@@ -1,4 +1,5 @@
-//! Score sheets (self-check and reviewers) and resident appraisals, as inputs of the final score.
+//! Score sheets (self-check and reviewers), as inputs of the final score. Resident appraisals
+//! come in through one-time tokens (`appraisals`).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::projects::{load_for_update, parse_counts, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
 use crate::scoring;
-use crate::store::entity::{appraisal, project, score_sheet};
+use crate::store::entity::{project, score_sheet};
 use crate::workflow::engine::{Reason, Refusal, Relation};
 use crate::workflow::model::{PartSource, Scope};
 
@@ -64,6 +65,9 @@ impl App {
                 if relation != Relation::District || !has_scope(Scope::District) {
                     return Err(forbidden(Reason::OutOfScope));
                 }
+                if !super::acceptance::is_assigned(&txn, p.id, who.user_id).await? {
+                    return Err(forbidden(Reason::NotAssigned));
+                }
             }
             PartSource::Appraisal => {
                 return Err(AppError::Invalid(format!(
@@ -75,6 +79,16 @@ impl App {
             return Err(AppError::Refused(Refusal {
                 reasons: vec![Reason::ProjectClosed {
                     stage: p.stage.clone(),
+                }],
+            }));
+        }
+        // Sheets are taken in the stages whose way out needs them (`score_present`).
+        let stages = w.scoring_stages(part_id);
+        if !stages.contains(&p.stage.as_str()) {
+            return Err(AppError::Refused(Refusal {
+                reasons: vec![Reason::WrongStage {
+                    stage: p.stage.clone(),
+                    allowed_from: stages.iter().map(|s| s.to_string()).collect(),
                 }],
             }));
         }
@@ -122,72 +136,5 @@ impl App {
         .await?;
         txn.commit().await?;
         Ok(sheet)
-    }
-
-    /// Record one resident appraisal. (Token issuing and checking sit in front of this.)
-    pub async fn record_appraisal(
-        &self,
-        project_id: i64,
-        rating: &str,
-        comment: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> AppResult<appraisal::Model> {
-        let now = audit::normalise_time(now);
-        // Appraisals do not carry a version; retry when another writer got in between.
-        for _ in 0..5 {
-            let txn = self.db.begin_write().await?;
-            let p = load_for_update(&txn, project_id).await?;
-            let w = self.workflow_of(&p).await?;
-            let part = w
-                .definition
-                .scoring
-                .as_ref()
-                .and_then(|s| {
-                    s.parts
-                        .iter()
-                        .find(|p| *p.source.get() == PartSource::Appraisal)
-                })
-                .ok_or_else(|| {
-                    AppError::Invalid("this workflow has no resident appraisal".into())
-                })?;
-            if !part.ratings.iter().any(|r| r.id.as_str() == rating) {
-                let options: Vec<&str> = part.ratings.iter().map(|r| r.id.as_str()).collect();
-                return Err(AppError::Invalid(format!(
-                    "rating must be one of {}",
-                    options.join(", ")
-                )));
-            }
-            if comment.is_some_and(|c| c.chars().count() > 2000) {
-                return Err(AppError::Invalid(
-                    "the comment is longer than 2000 characters".into(),
-                ));
-            }
-            let row = appraisal::ActiveModel {
-                project_id: Set(p.id),
-                rating: Set(rating.to_string()),
-                comment: Set(comment.map(str::to_string)),
-                submitted_at: Set(now),
-                ..Default::default()
-            }
-            .insert(&txn)
-            .await?;
-            let update = project::ActiveModel {
-                appraisal_count: Set(p.appraisal_count + 1),
-                score_counts: Set(bump(parse_counts(&p), part.id.as_str())),
-                ..Default::default()
-            };
-            let data = json!({"rating": rating});
-            match save_change(&txn, &p, update, None, "appraisal", comment, data, now).await {
-                Ok(()) => {
-                    txn.commit().await?;
-                    return Ok(row);
-                }
-                Err(AppError::Conflict { .. }) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(AppError::Invalid(
-            "the project is too busy; try again".into(),
-        ))
     }
 }

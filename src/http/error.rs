@@ -37,7 +37,7 @@ impl Lang {
             Lang::En => "en",
         }
     }
-    fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
         match self {
             Lang::Zh => zh,
             Lang::En => en,
@@ -175,6 +175,25 @@ impl ApiError {
                 lang.pick("输入有误", "Invalid input"),
                 msg,
             ),
+            AppError::Token(t) => {
+                use crate::scoring::appraisal::TokenRefusal as T;
+                let status = match t {
+                    T::Unknown => StatusCode::NOT_FOUND,
+                    T::Used | T::WindowClosed | T::OtherProject => StatusCode::CONFLICT,
+                    T::Revoked | T::Expired => StatusCode::GONE,
+                    T::BadRating { .. } | T::CommentTooLong { .. } => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
+                };
+                let mut err = ApiError::new(
+                    status,
+                    t.code(),
+                    lang.pick("评价未被接受", "Appraisal not accepted"),
+                    t.message(l),
+                );
+                err.extra = json!({"reason": t.code()});
+                err
+            }
             AppError::Definition(msg) => {
                 tracing::error!(error = %msg, "definition problem");
                 ApiError::new(
@@ -251,4 +270,9 @@ pub struct ProblemReason {
 pub struct ProblemField {
     pub field: String,
     pub message: String,
+}
+
+/// Map a use case's error to the API's, in the caller's language (for `map_err`).
+pub(crate) fn app_err(lang: Lang) -> impl Fn(crate::app::AppError) -> ApiError {
+    move |e| ApiError::from_app(e, lang, None)
 }

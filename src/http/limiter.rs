@@ -19,6 +19,14 @@ impl LoginLimiter {
         }
     }
 
+    /// Whether `key` has used up its attempts in the current window (counts nothing).
+    pub fn exhausted(&self, key: &str) -> bool {
+        let now = Instant::now();
+        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        seen.get(&key.to_lowercase())
+            .is_some_and(|(start, n)| now.duration_since(*start) < self.window && *n >= self.max)
+    }
+
     /// Count an attempt; false once `max` attempts fell in the current window.
     pub fn allow(&self, key: &str) -> bool {
         let now = Instant::now();

@@ -1,5 +1,6 @@
 //! The HTTP server: the JSON API under `/api/v1`, health check, problem+json errors.
 
+pub mod acceptance;
 pub mod api;
 pub mod attachments;
 pub mod directory;
@@ -8,6 +9,7 @@ pub mod extract;
 pub mod implementation;
 mod limiter;
 pub mod notifications;
+pub mod pages;
 mod reference;
 mod telemetry;
 pub mod topics;
@@ -40,6 +42,8 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub app: App,
     pub limiter: LoginLimiter,
+    /// Refused appraisal codes per client address (guessing codes is what it stops).
+    pub appraisal_limiter: LoginLimiter,
     /// Where users reach the server, for links (calendar feeds, mail).
     pub public_url: String,
     /// The district's time zone: "today" for statuses and schedules.
@@ -87,6 +91,7 @@ Errors are application/problem+json in zh-CN or English by Accept-Language.",
         (name = "topics", description = "The topic pool: candidate problems, discussion, promotion to a project"),
         (name = "implementation", description = "Milestones, progress, road map, guidance, calendar feeds"),
         (name = "notifications", description = "Notification history, the outbox and dead letters"),
+        (name = "acceptance", description = "Self-check, upper review, resident appraisal, the final score and its explanation"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -146,6 +151,27 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(topics::get_topic, topics::update_topic))
         .routes(routes!(topics::comment_topic))
         .routes(routes!(topics::promote_topic))
+        .routes(routes!(
+            acceptance::list_reviewers,
+            acceptance::assign_reviewer
+        ))
+        .routes(routes!(acceptance::unassign_reviewer))
+        .routes(routes!(
+            acceptance::list_site_visits,
+            acceptance::record_site_visit
+        ))
+        .routes(routes!(acceptance::list_scores, acceptance::submit_score))
+        .routes(routes!(
+            acceptance::list_deductions,
+            acceptance::record_deduction
+        ))
+        .routes(routes!(acceptance::score))
+        .routes(routes!(
+            acceptance::list_token_batches,
+            acceptance::issue_tokens
+        ))
+        .routes(routes!(acceptance::revoke_batch))
+        .routes(routes!(acceptance::appraise))
 }
 
 /// The OpenAPI 3.1 document of the whole API, generated from the handlers.
@@ -166,6 +192,7 @@ pub fn router_with(app: App, settings: Settings) -> Router {
     let state = AppState(Arc::new(Shared {
         app,
         limiter: LoginLimiter::new(10, Duration::from_secs(60)),
+        appraisal_limiter: LoginLimiter::new(30, Duration::from_secs(60)),
         public_url: settings.public_url,
         time_zone: settings.time_zone,
     }));
@@ -190,6 +217,15 @@ pub fn router_with(app: App, settings: Settings) -> Router {
             get(move || async move { axum::response::Html(reference.as_ref().clone()) }),
         )
         .route("/metrics", get(telemetry::metrics))
+        .route(
+            "/a/{code}",
+            get(pages::appraisal_page).post(pages::submit_appraisal),
+        )
+        .route(
+            "/print/projects/{id}/tokens/{batch}",
+            get(pages::token_sheet),
+        )
+        .route("/projects/{id}/score", get(pages::score_page))
         .fallback(api::not_found)
         .route_layer(axum::middleware::from_fn(limit_body))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -2,9 +2,11 @@
 //! from its parts (self-check, reviewers, residents), weights, deductions and grade bands, with
 //! an explanation that traces every figure to its inputs.
 
+pub mod appraisal;
+
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::workflow::model::{Band, Combine, DeductionBasis, Part, PartSource, Scoring};
@@ -17,17 +19,19 @@ pub struct Sheet {
     pub criteria: BTreeMap<String, f64>,
 }
 
-/// Everything a final score is computed from.
+/// Everything a final score is computed from. Each deduction's causes are texts that say
+/// what happened (one per occurrence), so that the explanation can show why it was made.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
     pub sheets: Vec<Sheet>,
     /// Resident ratings: rating id -> how many.
     pub appraisals: BTreeMap<String, u32>,
-    pub overdue_milestones: u32,
-    /// Missed deadlines, counted under the deduction their definition names.
-    pub missed_deadlines: BTreeMap<String, u32>,
-    /// Manual deductions: deduction id -> how many times recorded.
-    pub manual: BTreeMap<String, u32>,
+    /// One cause per milestone finished late or still open past its due date.
+    pub overdue_milestones: Vec<String>,
+    /// Missed deadlines, under the deduction their definition names: one cause each.
+    pub missed_deadlines: BTreeMap<String, Vec<String>>,
+    /// Manual deductions: deduction id -> the reason recorded each time.
+    pub manual: BTreeMap<String, Vec<String>>,
 }
 
 /// Check a submitted sheet: every criterion of `part` given once, within 0..=max, nothing else.
@@ -64,9 +68,20 @@ pub fn check_sheet(
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CriterionLine {
+    pub criterion: String,
+    pub points: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SheetLine {
     pub scorer: i64,
+    /// Points per criterion, in the rubric's order.
+    #[serde(default)]
+    pub criteria: Vec<CriterionLine>,
+    /// Their sum.
     pub points: f64,
     pub max: f64,
     /// Scaled to 100.
@@ -75,14 +90,14 @@ pub struct SheetLine {
     pub dropped: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RatingLine {
     pub rating: String,
     pub count: u32,
     pub points: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PartLine {
     pub part: String,
     pub weight: f64,
@@ -96,18 +111,26 @@ pub struct PartLine {
     pub combine: Option<Combine>,
     /// True when no input existed for the part (it then scores 0).
     pub missing: bool,
+    /// For resident appraisal: how many ratings in all.
+    #[serde(default)]
+    pub appraisals: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeductionLine {
     pub deduction: String,
     pub count: u32,
     pub points_each: f64,
+    #[serde(default)]
+    pub max_total: Option<f64>,
     /// `min(count * points_each, max_total)`.
     pub total: f64,
+    /// Why, one text per occurrence.
+    #[serde(default)]
+    pub causes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Explanation {
     pub parts: Vec<PartLine>,
     /// Sum of the weighted part scores.
@@ -133,6 +156,7 @@ fn part_line(part: &Part, inputs: &Inputs) -> PartLine {
         ratings: Vec::new(),
         combine: None,
         missing: false,
+        appraisals: 0,
     };
     match part.source.get() {
         PartSource::SelfCheck | PartSource::Reviewers => {
@@ -142,20 +166,25 @@ fn part_line(part: &Part, inputs: &Inputs) -> PartLine {
                 .iter()
                 .filter(|s| s.part == part.id.as_str())
                 .map(|s| {
-                    let points: f64 = part
+                    let criteria: Vec<CriterionLine> = part
                         .criteria
                         .iter()
-                        .map(|c| {
-                            s.criteria
+                        .map(|c| CriterionLine {
+                            criterion: c.id.to_string(),
+                            points: s
+                                .criteria
                                 .get(c.id.as_str())
                                 .copied()
                                 .unwrap_or(0.0)
-                                .clamp(0.0, *c.max.get())
+                                .clamp(0.0, *c.max.get()),
+                            max: *c.max.get(),
                         })
-                        .sum();
+                        .collect();
+                    let points: f64 = criteria.iter().map(|c| c.points).sum();
                     let score = if max > 0.0 { points / max * 100.0 } else { 0.0 };
                     SheetLine {
                         scorer: s.scorer,
+                        criteria,
                         points,
                         max,
                         score,
@@ -190,6 +219,7 @@ fn part_line(part: &Part, inputs: &Inputs) -> PartLine {
                 });
             }
             line.missing = total == 0;
+            line.appraisals = total;
             line.score = if total > 0 {
                 sum / f64::from(total)
             } else {
@@ -249,15 +279,20 @@ pub fn final_score(scoring: &Scoring, inputs: &Inputs) -> Explanation {
         .deductions
         .iter()
         .map(|d| {
-            let count = match d.per.get() {
-                DeductionBasis::OverdueMilestone => inputs.overdue_milestones,
+            let causes: Vec<String> = match d.per.get() {
+                DeductionBasis::OverdueMilestone => inputs.overdue_milestones.clone(),
                 DeductionBasis::MissedDeadline => inputs
                     .missed_deadlines
                     .get(d.id.as_str())
-                    .copied()
-                    .unwrap_or(0),
-                DeductionBasis::Manual => inputs.manual.get(d.id.as_str()).copied().unwrap_or(0),
+                    .cloned()
+                    .unwrap_or_default(),
+                DeductionBasis::Manual => inputs
+                    .manual
+                    .get(d.id.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
             };
+            let count = u32::try_from(causes.len()).unwrap_or(u32::MAX);
             let raw = f64::from(count) * *d.points.get();
             let total = d
                 .max_total
@@ -268,7 +303,9 @@ pub fn final_score(scoring: &Scoring, inputs: &Inputs) -> Explanation {
                 deduction: d.id.to_string(),
                 count,
                 points_each: *d.points.get(),
+                max_total: d.max_total.as_ref().map(|m| *m.get()),
                 total: round2(total),
+                causes,
             }
         })
         .collect();

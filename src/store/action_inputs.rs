@@ -125,7 +125,7 @@ pub async fn action_inputs(db: &Db, id: i64) -> Result<Option<ActionInputs>, DbE
     }))
 }
 
-fn time(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+pub(crate) fn time(s: &str) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.to_utc())
         .map_err(|e| {

@@ -2,6 +2,7 @@
 //! and the sea-orm entities. Queries that several use cases share live in `queries`.
 
 pub mod action_inputs;
+pub mod appraisal_sql;
 pub mod changeset;
 pub mod entity;
 pub mod files;
@@ -121,6 +122,12 @@ impl Db {
                 .await?;
         }
         Ok(txn)
+    }
+
+    /// On a SQLite file: the group-commit writer, for writes that must read and write in one
+    /// short transaction (see `sqlite_writer`).
+    pub fn sqlite_writer(&self) -> Option<&SqliteWriter> {
+        self.writer.as_ref()
     }
 
     /// Apply a change set atomically, if the project still has the expected version.

@@ -19,12 +19,20 @@ use tokio::sync::oneshot;
 
 use super::changeset::{ApplyError, ChangeSet};
 
-type Waiter = (ChangeSet, oneshot::Sender<Result<(), ApplyError>>);
+/// A write to run inside the shared transaction, in its own savepoint: it reads what it needs
+/// and writes, or fails and leaves nothing behind.
+type Job = Box<dyn FnOnce(&Connection) -> Result<(), ApplyError> + Send>;
+type Waiter = (Job, oneshot::Sender<Result<(), ApplyError>>);
 
-#[derive(Debug)]
 struct Shared {
     queue: Mutex<Vec<Waiter>>,
     conn: tokio::sync::Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteWriter")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -33,7 +41,7 @@ pub struct SqliteWriter {
 }
 
 /// The text form sqlx gives a `DateTime<Utc>` on SQLite, so both paths write alike.
-fn ts(t: DateTime<Utc>) -> String {
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
@@ -66,17 +74,40 @@ impl SqliteWriter {
 
     /// Apply one change set, possibly together with others queued at the same moment.
     pub async fn apply(&self, cs: ChangeSet) -> Result<(), ApplyError> {
+        self.run(move |c| apply_one(c, &cs)).await
+    }
+
+    /// Run `job` in the next group commit, in its own savepoint; answers what it returned once
+    /// the transaction holding it has committed.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Connection) -> Result<T, ApplyError> + Send + 'static,
+    ) -> Result<T, ApplyError> {
+        let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
+        let out = slot.clone();
+        let job: Job = Box::new(move |c| {
+            let v = job(c)?;
+            *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+            Ok(())
+        });
+        self.run_job(job).await?;
+        let v = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        v.ok_or_else(|| ApplyError::Store("the write job left no answer".into()))
+    }
+
+    async fn run_job(&self, job: Job) -> Result<(), ApplyError> {
         let (tx, mut rx) = oneshot::channel();
-        self.queue().push((cs, tx));
+        self.queue().push((job, tx));
         let mut conn = self.shared.conn.lock().await;
         // A previous holder may have applied ours already.
         if let Ok(result) = rx.try_recv() {
             return result;
         }
         let batch = std::mem::take(&mut *self.queue());
-        let results = apply_batch(&mut conn, &batch);
+        let (jobs, replies): (Vec<Job>, Vec<_>) = batch.into_iter().unzip();
+        let results = apply_batch(&mut conn, jobs);
         drop(conn);
-        for ((_, reply), result) in batch.into_iter().zip(results) {
+        for (reply, result) in replies.into_iter().zip(results) {
             let _ = reply.send(result);
         }
         rx.await
@@ -125,10 +156,10 @@ fn start_checkpointer(path: &Path, alive: std::sync::Weak<Shared>) -> Result<(),
     Ok(())
 }
 
-fn apply_batch(conn: &mut Connection, batch: &[Waiter]) -> Vec<Result<(), ApplyError>> {
+fn apply_batch(conn: &mut Connection, batch: Vec<Job>) -> Vec<Result<(), ApplyError>> {
+    let n = batch.len();
     let all_fail = |e: &rusqlite::Error| {
-        batch
-            .iter()
+        (0..n)
             .map(|_| Err(ApplyError::Store(e.to_string())))
             .collect()
     };
@@ -137,10 +168,10 @@ fn apply_batch(conn: &mut Connection, batch: &[Waiter]) -> Vec<Result<(), ApplyE
         Err(e) => return all_fail(&e),
     };
     let mut results = Vec::with_capacity(batch.len());
-    for (cs, _) in batch {
+    for job in batch {
         let outcome = match tx.savepoint() {
             Err(e) => Err(ApplyError::Store(e.to_string())),
-            Ok(sp) => match apply_one(&sp, cs) {
+            Ok(sp) => match job(&sp) {
                 // Dropping the savepoint on error rolls back this change set alone.
                 Ok(()) => sp.commit().map_err(|e| ApplyError::Store(e.to_string())),
                 Err(e) => Err(e),

@@ -126,6 +126,52 @@ impl Workflow {
             .iter()
             .find(|p| p.id.as_str() == id)
     }
+    /// The part residents rate, if the definition has one.
+    pub fn appraisal_part(&self) -> Option<&Part> {
+        self.definition
+            .scoring
+            .as_ref()?
+            .parts
+            .iter()
+            .find(|p| *p.source.get() == PartSource::Appraisal)
+    }
+    /// Whether residents may appraise a project in `stage`: one of the appraisal part's
+    /// `open_in` stages, or any stage that is not terminal when it names none.
+    pub fn appraisal_open_in(&self, stage: &str) -> bool {
+        match self.appraisal_part() {
+            None => false,
+            Some(p) if p.open_in.is_empty() => {
+                self.stage(stage).is_some() && !self.is_terminal(stage)
+            }
+            Some(p) => p.open_in.iter().any(|s| s.as_str() == stage),
+        }
+    }
+    /// The stages in which score sheets of `part` are taken: those left by a transition that
+    /// requires the part's score (`score_present`), in declaration order.
+    pub fn scoring_stages(&self, part: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for t in &self.definition.transitions {
+            let needs = t
+                .guards
+                .iter()
+                .any(|g| matches!(g.get(), Guard::ScorePresent(p) if p.as_str() == part));
+            if needs {
+                for f in &t.from {
+                    if !out.contains(&f.as_str()) {
+                        out.push(f.as_str());
+                    }
+                }
+            }
+        }
+        out
+    }
+    /// How long an appraisal token stays valid (validated; 30 days by default).
+    pub fn token_valid_for(&self) -> Duration {
+        self.appraisal_part()
+            .and_then(|p| p.token_valid_for.as_ref())
+            .and_then(|t| parse_duration(t).ok())
+            .unwrap_or_else(|| Duration::days(30))
+    }
 }
 
 /// Validate `definition` (read from `file`, whose text is `source`) and compile it.
@@ -371,6 +417,24 @@ impl Validator<'_> {
                     field_index.insert(f.id.to_string(), (si, fi));
                 }
                 self.field(f, &mut attachment_limits);
+            }
+        }
+        for f in d.stages.iter().flat_map(|s| s.form.iter()) {
+            let Some(from) = &f.goals_from else { continue };
+            let fields: HashMap<String, usize> =
+                field_index.keys().map(|k| (k.clone(), 0)).collect();
+            if self.resolve("field", from, &fields).is_some() {
+                let (si, fi) = field_index[from.as_str()];
+                let target = &d.stages[si].form[fi];
+                if *target.field_type.get() != FieldType::Milestones {
+                    self.report(
+                        loc(from),
+                        format!(
+                            "`goals_from` must name a `milestones` field; `{from}` is of type `{}`",
+                            type_name(*target.field_type.get())
+                        ),
+                    );
+                }
             }
         }
         let initials: Vec<usize> = d
@@ -648,7 +712,7 @@ impl Validator<'_> {
             }
         }
         if let Some(sc) = &d.scoring {
-            self.scoring(sc);
+            self.scoring(sc, &stage_index, &role_index);
         }
         if let Some(ar) = &d.annual_review {
             self.annual_review(ar, d.scoring.is_some(), loc(&d.id));
@@ -776,6 +840,17 @@ impl Validator<'_> {
                 }
             }
         }
+        match (&f.goals_from, ty) {
+            (Some(g), t) if t != T::GoalReview => self.report(loc(g), misplaced("goals_from")),
+            (None, T::GoalReview) => self.report(
+                loc(&f.id),
+                format!(
+                    "goal_review field `{}` needs `goals_from`: the milestones field whose goals it reviews",
+                    f.id
+                ),
+            ),
+            _ => {}
+        }
         if let Some(a) = f.accept.first() {
             if ty != T::Attachments {
                 self.report(loc(a), misplaced("accept"));
@@ -901,7 +976,12 @@ impl Validator<'_> {
         }
     }
 
-    fn scoring(&mut self, sc: &Scoring) {
+    fn scoring(
+        &mut self,
+        sc: &Scoring,
+        stages: &HashMap<String, usize>,
+        roles: &HashMap<String, usize>,
+    ) {
         if sc.parts.is_empty() {
             self.report(Location::default(), "`scoring` needs at least one part");
         }
@@ -980,6 +1060,11 @@ impl Validator<'_> {
                 if let Some(m) = &p.min_reviewers {
                     self.report(loc(m), format!("`min_reviewers` applies to parts with `source: reviewers`, not part `{}`", p.id));
                 }
+                if let Some(r) = p.assigned_by.first() {
+                    self.report(loc(r), format!("`assigned_by` applies to parts with `source: reviewers`, not part `{}`", p.id));
+                }
+            } else {
+                self.roles(&p.assigned_by, roles);
             }
             if source == PartSource::Reviewers && *p.combine.get() == Combine::TrimmedMean {
                 let min = p.min_reviewers.as_ref().map(|m| *m.get()).unwrap_or(0);
@@ -991,6 +1076,25 @@ impl Validator<'_> {
             if source != PartSource::Appraisal {
                 if let Some(m) = &p.min_appraisals {
                     self.report(loc(m), format!("`min_appraisals` applies to parts with `source: appraisal`, not part `{}`", p.id));
+                }
+                if let Some(o) = p.open_in.first() {
+                    self.report(
+                        loc(o),
+                        format!(
+                            "`open_in` applies to parts with `source: appraisal`, not part `{}`",
+                            p.id
+                        ),
+                    );
+                }
+                if let Some(t) = &p.token_valid_for {
+                    self.report(loc(t), format!("`token_valid_for` applies to parts with `source: appraisal`, not part `{}`", p.id));
+                }
+            } else {
+                for o in &p.open_in {
+                    self.resolve("stage", o, stages);
+                }
+                if let Some(t) = &p.token_valid_for {
+                    self.duration(t);
                 }
             }
         }
@@ -1196,6 +1300,7 @@ fn type_name(t: FieldType) -> &'static str {
         FieldType::Milestones => "milestones",
         FieldType::Team => "team",
         FieldType::Attachments => "attachments",
+        FieldType::GoalReview => "goal_review",
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::compile::{CompiledDue, RoleSet, Workflow};
-use super::form::{check_form, is_filled, FieldProblem};
+use super::form::{check_form, goal_review_gaps, is_filled, FieldProblem};
 use super::model::{CommentRule, Effect, Guard, PartSource, Scope};
 
 /// How the acting user's organisation relates to the project's.
@@ -131,6 +131,14 @@ pub enum Reason {
         deadline: String,
         due: DateTime<Utc>,
     },
+    /// A reviewer of the project's own organisation (conflict of interest).
+    ConflictOfInterest {
+        organisation: String,
+    },
+    /// The user holds no district-wide role of the workflow, so cannot review.
+    NotAReviewer,
+    /// Only reviewers assigned to the project score its upper review.
+    NotAssigned,
 }
 
 impl Reason {
@@ -151,12 +159,22 @@ impl Reason {
             Reason::TooFewAppraisals { .. } => "too_few_appraisals",
             Reason::ScoreMissing { .. } => "score_missing",
             Reason::DeadlinePassed { .. } => "deadline_passed",
+            Reason::ConflictOfInterest { .. } => "conflict_of_interest",
+            Reason::NotAReviewer => "not_a_reviewer",
+            Reason::NotAssigned => "not_assigned",
         }
     }
 
     /// Whether the reason is about who acts (403) rather than the project's state (422).
     pub fn is_permission(&self) -> bool {
-        matches!(self, Reason::RoleNotAllowed { .. } | Reason::OutOfScope)
+        matches!(
+            self,
+            Reason::RoleNotAllowed { .. }
+                | Reason::OutOfScope
+                | Reason::ConflictOfInterest { .. }
+                | Reason::NotAReviewer
+                | Reason::NotAssigned
+        )
     }
 
     /// A message for people in Chinese or (for `en...`) English, with the workflow's labels.
@@ -329,6 +347,20 @@ impl Reason {
                 deadline(d),
                 due.with_timezone(&w.timezone).format("%Y-%m-%d %H:%M")
             ),
+            (Reason::ConflictOfInterest { organisation }, true) => format!(
+                "conflict of interest: the reviewer belongs to {organisation}, whose project this is"
+            ),
+            (Reason::ConflictOfInterest { organisation }, false) => {
+                format!("利益冲突：该审核人属于项目所在单位（{organisation}），不得评审本单位项目")
+            }
+            (Reason::NotAReviewer, true) => {
+                "the user holds no district-wide role and cannot review".to_string()
+            }
+            (Reason::NotAReviewer, false) => "该用户没有区级角色，不能担任评审".to_string(),
+            (Reason::NotAssigned, true) => {
+                "only reviewers assigned to this project may score it".to_string()
+            }
+            (Reason::NotAssigned, false) => "只有被指派的评审人员才能为该项目评分".to_string(),
         }
     }
 }
@@ -521,7 +553,12 @@ fn check_guard(
                             .map(|v| (fd.id.to_string(), v.clone()))
                     })
                     .collect();
-                let problems: Vec<FieldProblem> = check_form(s, &own, true);
+                let mut problems: Vec<FieldProblem> = check_form(s, &own, true);
+                problems.extend(goal_review_gaps(
+                    s,
+                    |id| w.field(id).map(|fd| *fd.field_type.get()),
+                    f.form,
+                ));
                 if !problems.is_empty() {
                     reasons.push(Reason::FormIncomplete {
                         stage: stage.to_string(),

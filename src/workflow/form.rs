@@ -13,14 +13,24 @@ pub enum FieldProblemKind {
     UnknownField,
     Missing,
     WrongType(&'static str),
-    TooLong { max: u32 },
+    TooLong {
+        max: u32,
+    },
     BelowMin(f64),
     AboveMax(f64),
     BadDate,
     UnknownOption(Vec<String>),
     TooFewItems(u32),
     TooManyItems(u32),
-    BadItem { index: usize, detail: String },
+    BadItem {
+        index: usize,
+        detail: String,
+    },
+    /// A goal review that does not take the application's goals one by one.
+    GoalsMismatch {
+        missing: Vec<String>,
+        unknown: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +68,29 @@ impl FieldProblem {
             (K::TooManyItems(n), false) => format!("“{f}”最多{n}项"),
             (K::BadItem { index, detail }, true) => format!("`{f}` entry {}: {detail}", index + 1),
             (K::BadItem { index, detail }, false) => format!("“{f}”第{}项：{detail}", index + 1),
+            (K::GoalsMismatch { missing, unknown }, true) => {
+                let mut parts = Vec::new();
+                if !missing.is_empty() {
+                    parts.push(format!("goals not reviewed: {}", missing.join("; ")));
+                }
+                if !unknown.is_empty() {
+                    parts.push(format!(
+                        "not goals of the application: {}",
+                        unknown.join("; ")
+                    ));
+                }
+                format!("`{f}`: {}", parts.join("; "))
+            }
+            (K::GoalsMismatch { missing, unknown }, false) => {
+                let mut parts = Vec::new();
+                if !missing.is_empty() {
+                    parts.push(format!("以下目标尚未对照：{}", missing.join("；")));
+                }
+                if !unknown.is_empty() {
+                    parts.push(format!("以下不是立项申请中的目标：{}", unknown.join("；")));
+                }
+                format!("“{f}”{}", parts.join("；"))
+            }
         }
     }
 }
@@ -161,7 +194,10 @@ fn check_value(field: &Field, v: &Value) -> Result<(), FieldProblemKind> {
                 ))
             }
         }
-        FieldType::Milestones | FieldType::Team | FieldType::Attachments => {
+        FieldType::Milestones
+        | FieldType::Team
+        | FieldType::Attachments
+        | FieldType::GoalReview => {
             let items = v.as_array().ok_or(K::WrongType("a list"))?;
             if let Some(min) = &field.min_items {
                 if items.len() < **min as usize {
@@ -177,6 +213,7 @@ fn check_value(field: &Field, v: &Value) -> Result<(), FieldProblemKind> {
                 let checked = match field.field_type.get() {
                     FieldType::Milestones => MilestonePlan::from_json(item).map(|_| ()),
                     FieldType::Team => check_team_member(item),
+                    FieldType::GoalReview => GoalResult::from_json(item).map(|_| ()),
                     _ => check_attachment_ref(item),
                 };
                 checked.map_err(|detail| K::BadItem { index, detail })?;
@@ -301,4 +338,147 @@ pub fn milestone_plans(stage: &Stage, data: &Map<String, Value>) -> Vec<Mileston
         .flatten()
         .filter_map(|v| MilestonePlan::from_json(v).ok())
         .collect()
+}
+
+/// How far one goal of the application was reached, as the self-check states it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Achievement {
+    Achieved,
+    Partly,
+    NotAchieved,
+}
+
+impl Achievement {
+    pub const ALL: [(&'static str, Achievement); 3] = [
+        ("achieved", Achievement::Achieved),
+        ("partly", Achievement::Partly),
+        ("not_achieved", Achievement::NotAchieved),
+    ];
+}
+
+/// One entry of a `goal_review` field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalResult {
+    pub goal: String,
+    pub result: Achievement,
+    pub evidence: String,
+}
+
+impl GoalResult {
+    pub fn from_json(v: &Value) -> Result<GoalResult, String> {
+        let o = v
+            .as_object()
+            .ok_or("expected an object with goal, result and evidence")?;
+        for k in o.keys() {
+            if !["goal", "result", "evidence", "attachments"].contains(&k.as_str()) {
+                return Err(format!(
+                    "unknown key `{k}` (expected goal, result, evidence, attachments)"
+                ));
+            }
+        }
+        let goal = match o.get("goal") {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+            _ => return Err("`goal` (the goal of the application) is required".into()),
+        };
+        let result = match o.get("result").and_then(Value::as_str) {
+            Some(r) => Achievement::ALL
+                .iter()
+                .find(|(id, _)| *id == r)
+                .map(|(_, a)| *a)
+                .ok_or(format!(
+                    "`result` must be achieved, partly or not_achieved, not `{r}`"
+                ))?,
+            None => return Err("`result` (achieved, partly or not_achieved) is required".into()),
+        };
+        let evidence = match o.get("evidence") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) if s.chars().count() <= 3000 => s.trim().to_string(),
+            Some(Value::String(_)) => {
+                return Err("`evidence` is longer than 3000 characters".into())
+            }
+            Some(_) => return Err("`evidence` must be a text".into()),
+        };
+        if result != Achievement::NotAchieved && evidence.is_empty() {
+            return Err(format!(
+                "goal “{goal}”: `evidence` is required for a goal reached"
+            ));
+        }
+        match o.get("attachments") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(a)) => {
+                for item in a {
+                    check_attachment_ref(item)?;
+                }
+            }
+            Some(_) => return Err("`attachments` must be a list of attachment ids".into()),
+        }
+        Ok(GoalResult {
+            goal,
+            result,
+            evidence,
+        })
+    }
+}
+
+/// The goal a milestone stands for: its `goal`, or its title when no goal is written.
+pub fn milestone_goal(m: &MilestonePlan) -> &str {
+    if m.goal.is_empty() {
+        &m.title
+    } else {
+        &m.goal
+    }
+}
+
+/// For each `goal_review` field of `stage`: the application's goals (from the whole project's
+/// form `data`) that the review leaves out, and reviewed goals the application does not have.
+pub fn goal_review_gaps(
+    stage: &Stage,
+    fields: impl Fn(&str) -> Option<FieldType>,
+    data: &Map<String, Value>,
+) -> Vec<FieldProblem> {
+    let mut problems = Vec::new();
+    for f in stage
+        .form
+        .iter()
+        .filter(|f| *f.field_type.get() == FieldType::GoalReview)
+    {
+        let Some(from) = &f.goals_from else { continue };
+        if fields(from.as_str()) != Some(FieldType::Milestones) {
+            continue;
+        }
+        let goals: Vec<String> = data
+            .get(from.as_str())
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| MilestonePlan::from_json(v).ok())
+            .map(|m| milestone_goal(&m).to_string())
+            .collect();
+        let reviewed: Vec<String> = data
+            .get(f.id.as_str())
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| GoalResult::from_json(v).ok())
+            .map(|g| g.goal)
+            .collect();
+        let mut missing: Vec<String> = goals
+            .iter()
+            .filter(|g| !reviewed.contains(g))
+            .cloned()
+            .collect();
+        missing.dedup();
+        let unknown: Vec<String> = reviewed
+            .iter()
+            .filter(|g| !goals.contains(g))
+            .cloned()
+            .collect();
+        if !missing.is_empty() || !unknown.is_empty() {
+            problems.push(FieldProblem {
+                field: f.id.to_string(),
+                kind: FieldProblemKind::GoalsMismatch { missing, unknown },
+            });
+        }
+    }
+    problems
 }

@@ -148,6 +148,9 @@ pub enum FieldType {
     /// A list of team members, each with a role in the project.
     Team,
     Attachments,
+    /// The application's goals reviewed one by one (self-check): for each milestone of the
+    /// `goals_from` field, whether its goal was achieved, partly or not, with evidence.
+    GoalReview,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -192,6 +195,9 @@ pub struct Field {
     /// Accepted attachment file extensions, e.g. `[pdf, docx, jpg]`.
     #[serde(default)]
     pub accept: Vec<Pos<String>>,
+    /// The `milestones` field whose goals a `goal_review` field takes one by one.
+    #[serde(default)]
+    pub goals_from: Option<Id>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
@@ -355,7 +361,9 @@ pub enum PartSource {
     Appraisal,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Combine {
     /// The mean of every reviewer's total.
@@ -403,12 +411,22 @@ pub struct Part {
     /// Fewest reviewer scores needed (reviewers).
     #[serde(default)]
     pub min_reviewers: Option<Pos<u32>>,
+    /// The roles that assign reviewers to a project (reviewers). Default: every district role.
+    #[serde(default)]
+    pub assigned_by: Vec<Id>,
     /// The ratings residents choose from (appraisal).
     #[serde(default)]
     pub ratings: Vec<Rating>,
     /// Fewest appraisals for the part to count (appraisal).
     #[serde(default)]
     pub min_appraisals: Option<Pos<u32>>,
+    /// The stages in which residents may appraise (appraisal): the window opens when a project
+    /// enters one and closes when it leaves. Default: every stage that is not terminal.
+    #[serde(default)]
+    pub open_in: Vec<Id>,
+    /// How long an issued appraisal token stays valid, e.g. `30d` (appraisal; default 30d).
+    #[serde(default)]
+    pub token_valid_for: Option<Pos<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

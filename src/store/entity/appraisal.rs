@@ -13,6 +13,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub comment: Option<String>,
     pub submitted_at: DateTimeUtc,
+    /// The one-time token it was given with (none for appraisals recorded otherwise).
+    pub token_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

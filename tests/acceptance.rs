@@ -1,0 +1,1141 @@
+//! Acceptance on a real database (SQLite file, or PostgreSQL with SP_TEST_POSTGRES): projects
+//! from self-check to closure with different reviewers and appraisal mixes, final scores
+//! compared with figures worked out by hand; conflicts of interest, double voting, tokens of
+//! another project, scores over the maximum; hidden score sheets; audit tampering; and the
+//! same over HTTP, including the public appraisal page and the printable sheet of codes.
+
+mod common;
+
+use common::http::{call, login, set_passwords, start};
+use common::{day, env, world, World};
+use sea_orm::{ConnectionTrait, Statement};
+use secretary_projects::app::audit;
+use secretary_projects::app::projects::{ActionInput, NewProject};
+use secretary_projects::app::{App, AppError, Principal};
+use secretary_projects::scoring::appraisal::TokenRefusal;
+use serde_json::{json, Map, Value};
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap()
+}
+
+fn act(action: &str, comment: Option<&str>) -> ActionInput {
+    ActionInput {
+        action: action.into(),
+        comment: comment.map(str::to_string),
+        expected_version: None,
+    }
+}
+
+fn codes(e: &AppError) -> Vec<&'static str> {
+    match e {
+        AppError::Refused(r) | AppError::Forbidden(r) => {
+            r.reasons.iter().map(|r| r.code()).collect()
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+const USERS: &[(&str, &str, usize)] = &[
+    ("admin", "admin", 0),
+    ("reviewer1", "reviewer", 0),
+    ("reviewer2", "reviewer", 0),
+    ("reviewer3", "reviewer", 0),
+    ("reviewer4", "reviewer", 0),
+    ("secretary1", "secretary", 1),
+    ("member1", "member", 1),
+    // A cadre of subdistrict 1 who also sits on the district's review panel.
+    ("localreviewer", "reviewer", 1),
+    ("secretary2", "secretary", 2),
+    ("member2", "member", 2),
+];
+
+/// Milestones due 05-31, 08-31 and 10-31.
+fn application(owner: &str) -> Map<String, Value> {
+    obj(json!({
+        "title": "项目",
+        "theme": "party_building_governance",
+        "problem": "老旧小区停车难，居民矛盾多。",
+        "feasibility": "有闲置地块。",
+        "goals": "新增车位，建立共享机制。",
+        "measures": "党建引领，多方协商。",
+        "schedule": "3月启动，10月完成。",
+        "team": [{"user": owner, "duty": "具体推进"}],
+        "milestones": [
+            {"title": "摸底调研", "goal": "摸清底数", "owner": owner, "due": "2026-05-31"},
+            {"title": "车位建设", "goal": "新增车位200个", "owner": owner, "due": "2026-08-31"},
+            {"title": "机制运行", "goal": "共享机制运行", "owner": owner, "due": "2026-10-31"}
+        ]
+    }))
+}
+
+/// A project of subdistrict `sub` taken to the self-check; `late` milestones (by position)
+/// are done after their due date.
+async fn to_self_check(app: &App, w: &World, sub: usize, title: &str, late: &[usize]) -> i64 {
+    let (sec, member) = match sub {
+        1 => (w.user("secretary1"), w.user("member1")),
+        _ => (w.user("secretary2"), w.user("member2")),
+    };
+    let p = app
+        .create_project(
+            sec,
+            NewProject {
+                definition: "secretary_project".into(),
+                title: title.into(),
+                year: 2026,
+                organisation_id: None,
+                form: application(&member.login),
+            },
+            day(2, 10),
+        )
+        .await
+        .unwrap();
+    app.take_action(sec, p.id, act("submit", None), day(2, 20))
+        .await
+        .unwrap();
+    app.take_action(w.user("reviewer1"), p.id, act("approve", None), day(3, 1))
+        .await
+        .unwrap();
+    let ms = app.milestones(p.id).await.unwrap();
+    for (k, m) in ms.iter().enumerate() {
+        let when = if late.contains(&k) {
+            m.due_date + chrono::Duration::days(5)
+        } else {
+            m.due_date - chrono::Duration::days(5)
+        };
+        let at = common::day(chrono::Datelike::month(&when), chrono::Datelike::day(&when));
+        app.report_progress(member, m.id, 100, "完成", at)
+            .await
+            .unwrap();
+    }
+    app.take_action(sec, p.id, act("start_self_check", None), day(11, 1))
+        .await
+        .unwrap();
+    p.id
+}
+
+/// Points per criterion: the same share of every criterion's maximum.
+fn sheet(app: &App, part: &str, share: f64) -> Map<String, Value> {
+    let wf = app.registry.current("secretary_project").unwrap().workflow;
+    wf.part(part)
+        .unwrap()
+        .criteria
+        .iter()
+        .map(|c| (c.id.to_string(), json!(*c.max.get() * share)))
+        .collect()
+}
+
+/// Self-check filed with the goals reviewed one by one and a self score of `share`.
+async fn file_self_check(app: &App, sec: &Principal, id: i64, share: f64) {
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        sec,
+        id,
+        v,
+        obj(json!({
+            "self_check_report": "逐项对照，目标基本完成。",
+            "goal_review": [
+                {"goal": "摸清底数", "result": "achieved", "evidence": "调研报告"},
+                {"goal": "新增车位200个", "result": "achieved", "evidence": "验收单"},
+                {"goal": "共享机制运行", "result": "partly", "evidence": "试运行记录"}
+            ]
+        })),
+        day(11, 2),
+    )
+    .await
+    .unwrap();
+    app.submit_score(
+        sec,
+        id,
+        "self_check",
+        &sheet(app, "self_check", share),
+        Some("自评"),
+        day(11, 3),
+    )
+    .await
+    .unwrap();
+    app.take_action(sec, id, act("submit_self_check", None), day(11, 4))
+        .await
+        .unwrap();
+}
+
+/// Upper review by the reviewers named with their shares, then appraisal by residents
+/// (counts per rating: satisfied, basically, not), then closure.
+async fn review_appraise_close(
+    app: &App,
+    w: &World,
+    id: i64,
+    reviewers: &[(&str, f64)],
+    ratings: [usize; 3],
+    manual: &[&str],
+) -> secretary_projects::store::entity::project::Model {
+    let admin = w.user("admin");
+    let r1 = w.user("reviewer1");
+    app.take_action(r1, id, act("start_upper_review", None), day(11, 5))
+        .await
+        .unwrap();
+    for (login, _) in reviewers {
+        app.assign_reviewer(admin, id, w.user(login).user_id, day(11, 5))
+            .await
+            .unwrap();
+    }
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        r1,
+        id,
+        v,
+        obj(json!({"site_visit_date": "2026-11-06", "upper_review_opinion": "成效明显"})),
+        day(11, 6),
+    )
+    .await
+    .unwrap();
+    for (login, share) in reviewers {
+        app.submit_score(
+            w.user(login),
+            id,
+            "upper_review",
+            &sheet(app, "upper_review", *share),
+            None,
+            day(11, 7),
+        )
+        .await
+        .unwrap();
+    }
+    app.take_action(r1, id, act("finish_upper_review", None), day(11, 8))
+        .await
+        .unwrap();
+    app.take_action(r1, id, act("open_appraisal", None), day(11, 9))
+        .await
+        .unwrap();
+    let total: usize = ratings.iter().sum();
+    let batch = app
+        .issue_tokens(r1, id, total as u32, day(11, 9))
+        .await
+        .unwrap();
+    let mut codes = batch.codes.iter();
+    for (rating, n) in ["satisfied", "basically_satisfied", "not_satisfied"]
+        .iter()
+        .zip(ratings)
+    {
+        for _ in 0..n {
+            app.appraise(codes.next().unwrap(), None, rating, None, day(11, 10))
+                .await
+                .unwrap();
+        }
+    }
+    app.take_action(r1, id, act("close_appraisal", None), day(11, 20))
+        .await
+        .unwrap();
+    for reason in manual {
+        app.record_deduction(r1, id, "manual", reason, day(11, 21))
+            .await
+            .unwrap();
+    }
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        admin,
+        id,
+        v,
+        obj(json!({"closure_opinion": "同意结题"})),
+        day(11, 22),
+    )
+    .await
+    .unwrap();
+    app.take_action(admin, id, act("close_project", None), day(11, 23))
+        .await
+        .unwrap();
+    app.project(id).await.unwrap()
+}
+
+#[tokio::test]
+async fn several_projects_close_with_the_scores_worked_out_by_hand() {
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 2, USERS).await;
+
+    // A: self 90 -> 18; reviewers 80, 90, 100: trimmed mean drops 80 and 100 -> 90 -> 45;
+    // 10 satisfied -> 100 -> 30; subtotal 93, no deduction: 93, excellent.
+    let a = to_self_check(app, &w, 1, "项目甲", &[]).await;
+    file_self_check(app, w.user("secretary1"), a, 0.9).await;
+    let pa = review_appraise_close(
+        app,
+        &w,
+        a,
+        &[("reviewer1", 0.8), ("reviewer2", 0.9), ("reviewer3", 1.0)],
+        [10, 0, 0],
+        &[],
+    )
+    .await;
+    assert_eq!(pa.final_score, Some(93.0));
+    assert_eq!(pa.grade.as_deref(), Some("excellent"));
+
+    // B: self 80 -> 16; reviewers 60, 70, 75, 95: drop 60 and 95 -> 72.5 -> 36.25;
+    // residents (5*100 + 4*70 + 3*0) / 12 = 65 -> 19.5; subtotal 71.75;
+    // one milestone late -2, one manual deduction -1: 68.75, pass.
+    let b = to_self_check(app, &w, 2, "项目乙", &[1]).await;
+    file_self_check(app, w.user("secretary2"), b, 0.8).await;
+    let pb = review_appraise_close(
+        app,
+        &w,
+        b,
+        &[
+            ("reviewer1", 0.6),
+            ("reviewer2", 0.7),
+            ("reviewer3", 0.75),
+            ("reviewer4", 0.95),
+        ],
+        [5, 4, 3],
+        &["台账资料不全"],
+    )
+    .await;
+    assert_eq!(pb.final_score, Some(68.75));
+    assert_eq!(pb.grade.as_deref(), Some("pass"));
+
+    // C: self 50 -> 10; reviewers 50, 55, 60 -> 55 -> 27.5; residents (2*100 + 3*70) / 12
+    // = 34.17 -> 10.25; subtotal 47.75; two milestones late -4: 43.75, fail.
+    let c = to_self_check(app, &w, 1, "项目丙", &[0, 2]).await;
+    file_self_check(app, w.user("secretary1"), c, 0.5).await;
+    let pc = review_appraise_close(
+        app,
+        &w,
+        c,
+        &[("reviewer2", 0.5), ("reviewer3", 0.55), ("reviewer4", 0.6)],
+        [2, 3, 7],
+        &[],
+    )
+    .await;
+    assert_eq!(pc.final_score, Some(43.75));
+    assert_eq!(pc.grade.as_deref(), Some("fail"));
+
+    // The explanation traces every figure: B's reviewers with their criterion points and the
+    // two dropped sheets, the ratings, each deduction with its cause.
+    let report = app.score_report(&pb, "zh", day(12, 1)).await.unwrap();
+    assert!(!report.provisional);
+    let e = &report.explanation;
+    let upper = e.parts.iter().find(|p| p.part == "upper_review").unwrap();
+    assert_eq!(upper.sheets.len(), 4);
+    let dropped: Vec<f64> = upper
+        .sheets
+        .iter()
+        .filter(|s| s.dropped)
+        .map(|s| s.score)
+        .collect();
+    assert_eq!(dropped.len(), 2);
+    assert!(
+        dropped.contains(&60.0) && dropped.contains(&95.0),
+        "{dropped:?}"
+    );
+    let r4 = upper
+        .sheets
+        .iter()
+        .find(|s| s.scorer == w.user("reviewer4").user_id)
+        .unwrap();
+    let goal = r4
+        .criteria
+        .iter()
+        .find(|c| c.criterion == "goal_completion")
+        .unwrap();
+    assert_eq!((goal.points, goal.max), (28.5, 30.0));
+    assert_eq!(upper.score, 72.5);
+    assert_eq!(upper.weighted, 36.25);
+    let residents = e
+        .parts
+        .iter()
+        .find(|p| p.part == "resident_appraisal")
+        .unwrap();
+    assert_eq!(residents.appraisals, 12);
+    assert_eq!(residents.score, 65.0);
+    let overdue = e
+        .deductions
+        .iter()
+        .find(|d| d.deduction == "overdue_milestone")
+        .unwrap();
+    assert_eq!((overdue.count, overdue.total), (1, 2.0));
+    assert!(
+        overdue.causes[0].contains("车位建设"),
+        "{:?}",
+        overdue.causes
+    );
+    let manual = e
+        .deductions
+        .iter()
+        .find(|d| d.deduction == "manual")
+        .unwrap();
+    assert_eq!(manual.causes, vec!["台账资料不全".to_string()]);
+    assert_eq!(e.subtotal, 71.75);
+    assert_eq!(report.grade_name.as_deref(), Some("合格"));
+    assert_eq!(
+        report
+            .scorers
+            .get(&w.user("reviewer4").user_id)
+            .map(String::as_str),
+        Some("用户reviewer4")
+    );
+
+    // The chain is intact; edit one appraisal's audit row behind the application's back and
+    // `audit verify` names it.
+    assert_eq!(audit::verify(&app.db.read).await.unwrap().broken, None);
+    let backend = app.db.read.get_database_backend();
+    let row = app
+        .db
+        .read
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!(
+                "SELECT id FROM audit_events WHERE project_id = {b} AND action = 'appraisal' ORDER BY seq LIMIT 1"
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let event: i64 = row.try_get("", "id").unwrap();
+    app.db
+        .write
+        .execute_raw(Statement::from_string(
+            backend,
+            format!(
+                "UPDATE audit_events SET data = '{{\"rating\":\"satisfied\"}}' WHERE id = {event}"
+            ),
+        ))
+        .await
+        .unwrap();
+    let broken = audit::verify(&app.db.read).await.unwrap().broken.unwrap();
+    assert_eq!((broken.project_id, broken.event_id), (b, Some(event)));
+}
+
+#[tokio::test]
+async fn refusals_of_the_acceptance_phase() {
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 2, USERS).await;
+    let (admin, r1, r2) = (w.user("admin"), w.user("reviewer1"), w.user("reviewer2"));
+    let id = to_self_check(app, &w, 1, "项目甲", &[]).await;
+    let other = to_self_check(app, &w, 2, "项目乙", &[]).await;
+
+    // The self-check must take every goal of the application.
+    let sec = w.user("secretary1");
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        sec,
+        id,
+        v,
+        obj(json!({"self_check_report": "报告", "goal_review": [
+            {"goal": "摸清底数", "result": "achieved", "evidence": "调研报告"}
+        ]})),
+        day(11, 2),
+    )
+    .await
+    .unwrap();
+    app.submit_score(
+        sec,
+        id,
+        "self_check",
+        &sheet(app, "self_check", 0.9),
+        None,
+        day(11, 3),
+    )
+    .await
+    .unwrap();
+    let e = app
+        .take_action(sec, id, act("submit_self_check", None), day(11, 3))
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["form_incomplete"]);
+    // A goal reached needs evidence.
+    let e = app
+        .edit_form(
+            sec,
+            id,
+            app.project(id).await.unwrap().version,
+            obj(json!({"goal_review": [{"goal": "摸清底数", "result": "achieved"}]})),
+            day(11, 3),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::InvalidForm(_)), "{e:?}");
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        sec,
+        id,
+        v,
+        obj(json!({"goal_review": [
+            {"goal": "摸清底数", "result": "achieved", "evidence": "调研报告"},
+            {"goal": "新增车位200个", "result": "partly", "evidence": "完成150个"},
+            {"goal": "共享机制运行", "result": "not_achieved"}
+        ]})),
+        day(11, 3),
+    )
+    .await
+    .unwrap();
+    app.take_action(sec, id, act("submit_self_check", None), day(11, 4))
+        .await
+        .unwrap();
+    app.take_action(r1, id, act("start_upper_review", None), day(11, 5))
+        .await
+        .unwrap();
+
+    // Conflict of interest: a reviewer of the project's own subdistrict, with the reason.
+    let local = w.user("localreviewer");
+    let e = app
+        .assign_reviewer(admin, id, local.user_id, day(11, 5))
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["conflict_of_interest"]);
+    let wf = app.registry.current("secretary_project").unwrap().workflow;
+    if let AppError::Forbidden(r) = &e {
+        let msg = r.reasons[0].message(&wf, "zh");
+        assert!(msg.contains("利益冲突") && msg.contains("第1街道"), "{msg}");
+    }
+    // Only the admin assigns; a secretary cannot be a reviewer.
+    let e = app
+        .assign_reviewer(r1, id, r2.user_id, day(11, 5))
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["role_not_allowed"]);
+    let e = app
+        .assign_reviewer(admin, id, w.user("secretary2").user_id, day(11, 5))
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["not_a_reviewer"]);
+    // Unassigned reviewers do not score.
+    let e = app
+        .submit_score(
+            r1,
+            id,
+            "upper_review",
+            &sheet(app, "upper_review", 0.8),
+            None,
+            day(11, 6),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["not_assigned"]);
+    for r in [r1, r2] {
+        app.assign_reviewer(admin, id, r.user_id, day(11, 6))
+            .await
+            .unwrap();
+    }
+    let e = app
+        .assign_reviewer(admin, id, r1.user_id, day(11, 6))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::Invalid(_)), "assigned once: {e:?}");
+    // Over the maximum, and a criterion missing, are refused.
+    let e = app
+        .submit_score(
+            r1,
+            id,
+            "upper_review",
+            &sheet(app, "upper_review", 1.2),
+            None,
+            day(11, 6),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AppError::Invalid(ref m) if m.contains("outside")),
+        "{e:?}"
+    );
+    let mut partial = sheet(app, "upper_review", 0.8);
+    partial.remove("innovation");
+    assert!(app
+        .submit_score(r1, id, "upper_review", &partial, None, day(11, 6))
+        .await
+        .is_err());
+
+    // A reviewer does not see other reviewers' sheets before submitting their own.
+    app.submit_score(
+        r1,
+        id,
+        "upper_review",
+        &sheet(app, "upper_review", 0.8),
+        None,
+        day(11, 7),
+    )
+    .await
+    .unwrap();
+    let p = app.project(id).await.unwrap();
+    let seen = app.score_sheets(r2, &p).await.unwrap();
+    assert!(
+        seen.sheets.iter().all(|s| s.part != "upper_review"),
+        "{:?}",
+        seen.sheets
+    );
+    assert_eq!(seen.hidden.get("upper_review"), Some(&1));
+    app.submit_score(
+        r2,
+        id,
+        "upper_review",
+        &sheet(app, "upper_review", 0.7),
+        None,
+        day(11, 7),
+    )
+    .await
+    .unwrap();
+    let seen = app.score_sheets(r2, &p).await.unwrap();
+    assert_eq!(
+        seen.sheets
+            .iter()
+            .filter(|s| s.part == "upper_review")
+            .count(),
+        2
+    );
+    // The subdistrict sees reviewers' sheets only once the project has ended.
+    let seen = app.score_sheets(sec, &p).await.unwrap();
+    assert_eq!(seen.hidden.get("upper_review"), Some(&2));
+    // A reviewer who scored stays on the project.
+    assert!(app
+        .unassign_reviewer(admin, id, r1.user_id, day(11, 7))
+        .await
+        .is_err());
+    // A site visit by an assigned reviewer; not by others, not in the future.
+    app.record_site_visit(
+        r1,
+        id,
+        day(11, 6).date_naive(),
+        "现场查看停车场",
+        &[],
+        day(11, 7),
+    )
+    .await
+    .unwrap();
+    let e = app
+        .record_site_visit(
+            w.user("reviewer3"),
+            id,
+            day(11, 6).date_naive(),
+            "",
+            &[],
+            day(11, 7),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["not_assigned"]);
+    assert!(app
+        .record_site_visit(r1, id, day(12, 30).date_naive(), "", &[], day(11, 7))
+        .await
+        .is_err());
+    assert_eq!(app.site_visits(id).await.unwrap().len(), 1);
+
+    // Tokens: issued before the window opens they cannot be used yet.
+    let batch = app.issue_tokens(r1, id, 5, day(11, 8)).await.unwrap();
+    let e = app
+        .appraise(&batch.codes[0], None, "satisfied", None, day(11, 8))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AppError::Token(TokenRefusal::WindowClosed)),
+        "{e:?}"
+    );
+    // A subdistrict user cannot issue tokens.
+    assert!(matches!(
+        app.issue_tokens(sec, id, 5, day(11, 8)).await.unwrap_err(),
+        AppError::Forbidden(_)
+    ));
+    // Move on to the appraisal (three reviewers are needed to finish the upper review).
+    app.assign_reviewer(admin, id, w.user("reviewer3").user_id, day(11, 8))
+        .await
+        .unwrap();
+    app.submit_score(
+        w.user("reviewer3"),
+        id,
+        "upper_review",
+        &sheet(app, "upper_review", 0.9),
+        None,
+        day(11, 8),
+    )
+    .await
+    .unwrap();
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        r1,
+        id,
+        v,
+        obj(json!({"site_visit_date": "2026-11-06", "upper_review_opinion": "好"})),
+        day(11, 8),
+    )
+    .await
+    .unwrap();
+    app.take_action(r1, id, act("finish_upper_review", None), day(11, 9))
+        .await
+        .unwrap();
+    app.take_action(r1, id, act("open_appraisal", None), day(11, 9))
+        .await
+        .unwrap();
+
+    let code = &batch.codes[0];
+    let before = app.project(id).await.unwrap().appraisal_count;
+    // A bad rating writes nothing and leaves the token usable.
+    let e = app
+        .appraise(code, None, "great", None, day(11, 10))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AppError::Token(TokenRefusal::BadRating { .. })),
+        "{e:?}"
+    );
+    let e = app
+        .appraise(
+            code,
+            None,
+            "satisfied",
+            Some(&"长".repeat(501)),
+            day(11, 10),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AppError::Token(TokenRefusal::CommentTooLong { .. })),
+        "{e:?}"
+    );
+    // A token of this project named for another project is refused.
+    let e = app
+        .appraise(code, Some(other), "satisfied", None, day(11, 10))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, AppError::Token(TokenRefusal::OtherProject)),
+        "{e:?}"
+    );
+    app.appraise(code, Some(id), "satisfied", Some("很好"), day(11, 10))
+        .await
+        .unwrap();
+    // Double voting with one token.
+    let e = app
+        .appraise(code, None, "satisfied", None, day(11, 10))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::Token(TokenRefusal::Used)), "{e:?}");
+    // Unknown and malformed codes.
+    for bad in ["ZZZZZZZZZZ", "short", "../../etc", ""] {
+        let e = app
+            .appraise(bad, None, "satisfied", None, day(11, 10))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, AppError::Token(TokenRefusal::Unknown)),
+            "{bad}: {e:?}"
+        );
+    }
+    // Expired after 30 days.
+    let e = app
+        .appraise(&batch.codes[1], None, "satisfied", None, day(12, 9))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::Token(TokenRefusal::Expired)), "{e:?}");
+    // Revoked: the unused ones of the batch.
+    let n = app
+        .revoke_batch(r1, id, &batch.batch, day(11, 11))
+        .await
+        .unwrap();
+    assert_eq!(n, 4);
+    let e = app
+        .appraise(&batch.codes[2], None, "satisfied", None, day(11, 11))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::Token(TokenRefusal::Revoked)), "{e:?}");
+    let summary = app.token_batches(id, day(11, 11)).await.unwrap();
+    assert_eq!(
+        (summary[0].issued, summary[0].used, summary[0].revoked),
+        (5, 1, 4)
+    );
+    let p = app.project(id).await.unwrap();
+    assert_eq!(
+        p.appraisal_count,
+        before + 1,
+        "only the one good vote counted"
+    );
+    assert_eq!(audit::verify(&app.db.read).await.unwrap().broken, None);
+}
+
+#[tokio::test]
+async fn acceptance_over_http_with_the_public_appraisal_page() {
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 2, USERS).await;
+    set_passwords(app).await;
+    let id = to_self_check(app, &w, 1, "破解停车难", &[]).await;
+    file_self_check(app, w.user("secretary1"), id, 0.9).await;
+    let (addr, server) = start(app).await;
+    let admin = login(addr, "admin").await;
+    let rev = login(addr, "reviewer1").await;
+    let sec = login(addr, "secretary1").await;
+    let base = format!("/api/v1/projects/{id}");
+
+    let r = call(addr, "POST", &format!("{base}/actions"), Some(&rev), &[], Some(&json!({"action": "start_upper_review", "version": app.project(id).await.unwrap().version}).to_string())).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Conflict of interest over HTTP: 403 naming the reason, in English on request.
+    let local = w.user("localreviewer").user_id;
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/reviewers"),
+        Some(&admin),
+        &[("Accept-Language", "en")],
+        Some(&json!({"user_id": local}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body["reasons"][0]["code"], "conflict_of_interest");
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("conflict of interest"),
+        "{}",
+        r.body
+    );
+    // A secretary may not assign; bad bodies are 4xx.
+    let r2 = w.user("reviewer2").user_id;
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/reviewers"),
+        Some(&sec),
+        &[],
+        Some(&json!({"user_id": r2}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/reviewers"),
+        Some(&admin),
+        &[],
+        Some(r#"{"user_id": "x"}"#),
+    )
+    .await;
+    assert!(r.status == 400 || r.status == 422, "{}", r.status);
+    for login_name in ["reviewer1", "reviewer2", "reviewer3"] {
+        let uid = w.user(login_name).user_id;
+        let r = call(
+            addr,
+            "POST",
+            &format!("{base}/reviewers"),
+            Some(&admin),
+            &[],
+            Some(&json!({"user_id": uid}).to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = call(
+        addr,
+        "GET",
+        &format!("{base}/reviewers"),
+        Some(&sec),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 3);
+    // Scores over HTTP, one over the maximum refused.
+    let over = json!({"part": "upper_review", "criteria": sheet(app, "upper_review", 1.1)});
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/scores"),
+        Some(&rev),
+        &[],
+        Some(&over.to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    for (who, share) in [("reviewer1", 0.8), ("reviewer2", 0.9), ("reviewer3", 1.0)] {
+        let tok = login(addr, who).await;
+        let body = json!({"part": "upper_review", "criteria": sheet(app, "upper_review", share), "comment": "好"});
+        let r = call(
+            addr,
+            "POST",
+            &format!("{base}/scores"),
+            Some(&tok),
+            &[],
+            Some(&body.to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let v = app.project(id).await.unwrap().version;
+    let r = call(addr, "PATCH", &format!("{base}/form"), Some(&rev), &[], Some(&json!({"version": v, "form": {"site_visit_date": "2026-11-06", "upper_review_opinion": "好"}}).to_string())).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for action in ["finish_upper_review", "open_appraisal"] {
+        let v = app.project(id).await.unwrap().version;
+        let r = call(
+            addr,
+            "POST",
+            &format!("{base}/actions"),
+            Some(&rev),
+            &[],
+            Some(&json!({"action": action, "version": v}).to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+    }
+
+    // Tokens: issued by a reviewer, not by the secretary; printed as a sheet of QR codes.
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/appraisal-tokens"),
+        Some(&sec),
+        &[],
+        Some(r#"{"count": 3}"#),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/appraisal-tokens"),
+        Some(&rev),
+        &[],
+        Some(r#"{"count": 0}"#),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/appraisal-tokens"),
+        Some(&rev),
+        &[],
+        Some(r#"{"count": 12}"#),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let batch = r.body["batch"].as_str().unwrap().to_string();
+    let codes: Vec<String> = r.body["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    let r = call(
+        addr,
+        "GET",
+        &format!("/print/projects/{id}/tokens/{batch}"),
+        Some(&rev),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(r.text.matches("<svg").count(), 12, "one QR code per token");
+    assert!(codes.iter().all(|c| r.text.contains(&format!("/a/{c}"))));
+    let r = call(
+        addr,
+        "GET",
+        &format!("/print/projects/{id}/tokens/{batch}"),
+        Some(&sec),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403, "codes are the residents' ballots");
+
+    // A resident opens the link: a plain page with the project and the ratings, no account.
+    let r = call(addr, "GET", &format!("/a/{}", codes[0]), None, &[], None).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text.contains("破解停车难") && r.text.contains("满意") && r.text.contains("基本满意"),
+        "{}",
+        r.text
+    );
+    let r = call(
+        addr,
+        "GET",
+        &format!("/a/{}?lang=en", codes[0]),
+        None,
+        &[],
+        None,
+    )
+    .await;
+    assert!(r.text.contains("Basically satisfied"), "{}", r.text);
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let r = call(
+        addr,
+        "POST",
+        &format!("/a/{}", codes[0]),
+        None,
+        &form,
+        Some("rating=satisfied&comment=%E5%BE%88%E5%A5%BD"),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.text.contains("感谢"));
+    // The same link again: refused with a clear page.
+    let r = call(
+        addr,
+        "POST",
+        &format!("/a/{}", codes[0]),
+        None,
+        &form,
+        Some("rating=satisfied"),
+    )
+    .await;
+    assert_eq!(r.status, 409);
+    assert!(
+        r.text.contains("已使用") && r.text.contains("token_used"),
+        "{}",
+        r.text
+    );
+    let r = call(addr, "GET", &format!("/a/{}", codes[0]), None, &[], None).await;
+    assert_eq!(r.status, 409);
+    // The JSON endpoint: another project's id is refused; the rest are accepted.
+    let r = call(
+        addr,
+        "POST",
+        &format!("/api/v1/projects/{}/appraisals", id + 1000),
+        None,
+        &[],
+        Some(&json!({"token": codes[1], "rating": "satisfied"}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["reason"].as_str()),
+        (409, Some("token_other_project")),
+        "{}",
+        r.body
+    );
+    for (k, code) in codes.iter().enumerate().skip(1) {
+        let rating = if k % 4 == 0 {
+            "basically_satisfied"
+        } else {
+            "satisfied"
+        };
+        let r = call(
+            addr,
+            "POST",
+            &format!("/api/v1/projects/{id}/appraisals"),
+            None,
+            &[],
+            Some(&json!({"token": code, "rating": rating}).to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+
+    // The explanation, as JSON and as a page section, while provisional and after closure.
+    let r = call(addr, "GET", &format!("{base}/score"), Some(&sec), &[], None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["provisional"], true);
+    for action in ["close_appraisal"] {
+        let v = app.project(id).await.unwrap().version;
+        let r = call(
+            addr,
+            "POST",
+            &format!("{base}/actions"),
+            Some(&rev),
+            &[],
+            Some(&json!({"action": action, "version": v}).to_string()),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{action}: {}", r.body);
+    }
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/deductions"),
+        Some(&sec),
+        &[],
+        Some(r#"{"deduction": "manual", "reason": "x"}"#),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/deductions"),
+        Some(&rev),
+        &[],
+        Some(r#"{"deduction": "overdue_milestone", "reason": "x"}"#),
+    )
+    .await;
+    assert_eq!(r.status, 422, "only manual deductions are recorded by hand");
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/deductions"),
+        Some(&rev),
+        &[],
+        Some(r#"{"deduction": "manual", "reason": "材料补交"}"#),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let v = app.project(id).await.unwrap().version;
+    call(
+        addr,
+        "PATCH",
+        &format!("{base}/form"),
+        Some(&admin),
+        &[],
+        Some(&json!({"version": v, "form": {"closure_opinion": "同意"}}).to_string()),
+    )
+    .await;
+    let v = app.project(id).await.unwrap().version;
+    let r = call(
+        addr,
+        "POST",
+        &format!("{base}/actions"),
+        Some(&admin),
+        &[],
+        Some(&json!({"action": "close_project", "version": v}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // By hand: self 90 -> 18; reviewers 80, 90, 100 -> 90 -> 45; residents: the page's one
+    // satisfied, and codes 1..=11 over JSON with codes 4 and 8 basically satisfied, so 10
+    // satisfied and 2 basically: (10 * 100 + 2 * 70) / 12 = 95 -> 28.5; subtotal 91.5;
+    // one manual deduction -1: 90.5, excellent.
+    let r = call(addr, "GET", &format!("{base}/score"), Some(&sec), &[], None).await;
+    assert_eq!(r.body["provisional"], false);
+    assert_eq!(r.body["explanation"]["final_score"], 90.5, "{}", r.body);
+    assert_eq!(r.body["grade_name"], "优秀");
+    let r = call(
+        addr,
+        "GET",
+        &format!("/projects/{id}/score"),
+        Some(&sec),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text.contains("id=\"final-score\">90.5<")
+            && r.text.contains("材料补交")
+            && r.text.contains("去掉最高分和最低分后平均"),
+        "{}",
+        r.text
+    );
+    // The subdistrict now sees every sheet.
+    let r = call(
+        addr,
+        "GET",
+        &format!("{base}/scores"),
+        Some(&sec),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.body["sheets"].as_array().unwrap().len(), 4, "{}", r.body);
+
+    // Guessing codes is rate limited per address.
+    let mut last = 0;
+    for k in 0..40 {
+        let r = call(
+            addr,
+            "GET",
+            &format!("/a/ZZZZZZZZ{:02}", k % 10),
+            None,
+            &[],
+            None,
+        )
+        .await;
+        last = r.status;
+    }
+    assert_eq!(last, 429);
+    server.stop().await;
+}

@@ -159,16 +159,8 @@ async fn file_self_check(app: &App, sec: &Principal, id: i64, share: f64) {
         .unwrap();
 }
 
-/// Upper review by the reviewers named with their shares, then appraisal by residents
-/// (counts per rating: satisfied, basically, not), then closure.
-async fn review_appraise_close(
-    app: &App,
-    w: &World,
-    id: i64,
-    reviewers: &[(&str, f64)],
-    ratings: [usize; 3],
-    manual: &[&str],
-) -> secretary_projects::store::entity::project::Model {
+/// Upper review by the reviewers named with their shares, then the appraisal window opens.
+async fn to_appraisal(app: &App, w: &World, id: i64, reviewers: &[(&str, f64)]) {
     let admin = w.user("admin");
     let r1 = w.user("reviewer1");
     app.take_action(r1, id, act("start_upper_review", None), day(11, 5))
@@ -207,6 +199,21 @@ async fn review_appraise_close(
     app.take_action(r1, id, act("open_appraisal", None), day(11, 9))
         .await
         .unwrap();
+}
+
+/// Upper review by the reviewers named with their shares, then appraisal by residents
+/// (counts per rating: satisfied, basically, not), then closure.
+async fn review_appraise_close(
+    app: &App,
+    w: &World,
+    id: i64,
+    reviewers: &[(&str, f64)],
+    ratings: [usize; 3],
+    manual: &[&str],
+) -> secretary_projects::store::entity::project::Model {
+    to_appraisal(app, w, id, reviewers).await;
+    let admin = w.user("admin");
+    let r1 = w.user("reviewer1");
     let total: usize = ratings.iter().sum();
     let batch = app
         .issue_tokens(r1, id, total as u32, day(11, 9))
@@ -1138,4 +1145,57 @@ async fn acceptance_over_http_with_the_public_appraisal_page() {
     }
     assert_eq!(last, 429);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_residents_each_count_once() {
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 2, USERS).await;
+    let id = to_self_check(app, &w, 1, "项目甲", &[]).await;
+    file_self_check(app, w.user("secretary1"), id, 0.9).await;
+    to_appraisal(
+        app,
+        &w,
+        id,
+        &[("reviewer1", 0.8), ("reviewer2", 0.9), ("reviewer3", 1.0)],
+    )
+    .await;
+    let batch = app
+        .issue_tokens(w.user("reviewer1"), id, 40, day(11, 9))
+        .await
+        .unwrap();
+    // Every code sent twice at once: each counts once, the other is refused as used.
+    let mut tasks = Vec::new();
+    for round in 0..2 {
+        for code in &batch.codes {
+            let (app, code) = (app.clone(), code.clone());
+            tasks.push(tokio::spawn(async move {
+                let rating = if round == 0 {
+                    "satisfied"
+                } else {
+                    "not_satisfied"
+                };
+                app.appraise(&code, Some(id), rating, None, day(11, 10))
+                    .await
+            }));
+        }
+    }
+    let (mut ok, mut used) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(AppError::Token(TokenRefusal::Used)) => used += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!((ok, used), (40, 40));
+    let p = app.project(id).await.unwrap();
+    assert_eq!(p.appraisal_count, 40);
+    let history = app.history(id).await.unwrap();
+    assert_eq!(
+        history.iter().filter(|h| h.action == "appraisal").count(),
+        40
+    );
+    assert_eq!(audit::verify(&app.db.read).await.unwrap().broken, None);
 }

@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -511,8 +510,11 @@ impl App {
         ))
     }
 
-    /// The same appraisal through sea-orm (PostgreSQL, in-memory SQLite): rows locked on
-    /// PostgreSQL so that a token counts once however many servers share the database.
+    /// The same appraisal through sea-orm (PostgreSQL, in-memory SQLite), with group commit:
+    /// appraisals arriving together are decided in order and written in one transaction, so a
+    /// burst of residents shares the round trips and the WAL flush. Token and project rows are
+    /// locked (`FOR UPDATE`, in id order) so that a token counts once however many servers
+    /// share the database.
     async fn appraise_orm(
         &self,
         code: &str,
@@ -521,107 +523,243 @@ impl App {
         comment: Option<&str>,
         now: DateTime<Utc>,
     ) -> AppResult<Step> {
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        self.appraisal_queue.push(Pending {
+            code: code.to_string(),
+            project,
+            rating: rating.to_string(),
+            comment: comment.map(str::to_string),
+            now,
+            reply: tx,
+        });
+        let leader = self.appraisal_queue.leader.lock().await;
+        if let Ok(result) = rx.try_recv() {
+            return result;
+        }
+        let batch = self.appraisal_queue.take();
+        let (items, replies): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|p| ((p.code, p.project, p.rating, p.comment, p.now), p.reply))
+            .unzip();
+        match self.write_appraisals(&items).await {
+            Ok(steps) => {
+                for (reply, step) in replies.into_iter().zip(steps) {
+                    let _ = reply.send(Ok(step));
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(AppError::Store(sea_orm::DbErr::Custom(text.clone()))));
+                }
+            }
+        }
+        drop(leader);
+        rx.await.map_err(|_| {
+            AppError::Store(sea_orm::DbErr::Custom(
+                "the appraisal was dropped unanswered".into(),
+            ))
+        })?
+    }
+
+    /// Decide and write a batch of appraisals in one transaction; one step per item.
+    async fn write_appraisals(
+        &self,
+        items: &[(String, Option<i64>, String, Option<String>, DateTime<Utc>)],
+    ) -> AppResult<Vec<Step>> {
+        use sea_orm::sea_query::{Expr, Query};
         let txn = self.db.begin_write().await?;
         let pg = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
-        let mut q = appraisal_token::Entity::find().filter(appraisal_token::Column::Code.eq(code));
+        let codes: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
+        let mut q = appraisal_token::Entity::find()
+            .filter(appraisal_token::Column::Code.is_in(codes))
+            .order_by_asc(appraisal_token::Column::Id);
         if pg {
             q = q.lock_exclusive();
         }
-        let token = q.one(&txn).await?.map(|t| appraisal_sql::TokenRow {
-            id: t.id,
-            project_id: t.project_id,
-            expires_at: t.expires_at,
-            used_at: t.used_at,
-            revoked_at: t.revoked_at,
-        });
-        let head = match &token {
-            Some(t) => {
-                let p = load_for_update(&txn, t.project_id).await?;
-                Some(ProjectHead {
-                    id: p.id,
-                    definition_id: p.definition_id,
-                    stage: p.stage,
-                    version: p.version,
-                    audit_seq: p.audit_seq,
-                    audit_head: p.audit_head,
-                    appraisal_count: p.appraisal_count,
-                    score_counts: p.score_counts,
-                })
-            }
-            None => None,
-        };
-        let step = decide(
-            &self.registry,
-            token.as_ref(),
-            head,
-            project,
-            rating,
-            comment,
-            now,
-        );
-        let Step::Write(w) = &step else {
-            return Ok(step);
-        };
-        let used = appraisal_token::Entity::update_many()
-            .col_expr(
-                appraisal_token::Column::UsedAt,
-                sea_orm::sea_query::Expr::value(w.at),
-            )
-            .filter(appraisal_token::Column::Id.eq(w.token_id))
-            .filter(appraisal_token::Column::UsedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if used.rows_affected != 1 {
-            return Ok(Step::Refused(TokenRefusal::Used));
-        }
-        appraisal::ActiveModel {
-            project_id: Set(w.project.id),
-            rating: Set(w.rating.clone()),
-            comment: Set(w.comment.clone()),
-            submitted_at: Set(w.at),
-            token_id: Set(Some(w.token_id)),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        let a = &w.audit;
-        crate::store::entity::audit_event::ActiveModel {
-            project_id: Set(w.project.id),
-            seq: Set(a.seq),
-            at: Set(a.at),
-            actor_user_id: Set(a.actor_user_id),
-            action: Set(a.action.clone()),
-            comment: Set(a.comment.clone()),
-            from_stage: Set(a.from_stage.clone()),
-            to_stage: Set(a.to_stage.clone()),
-            data: Set(a.data.clone()),
-            prev_hash: Set(a.prev_hash.clone()),
-            hash: Set(a.hash.clone()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        let moved = project::Entity::update_many()
-            .set(project::ActiveModel {
-                version: Set(w.project.version),
-                audit_seq: Set(w.project.audit_seq),
-                audit_head: Set(w.project.audit_head.clone()),
-                appraisal_count: Set(w.project.appraisal_count),
-                score_counts: Set(w.project.score_counts.clone()),
-                updated_at: Set(w.at),
-                ..Default::default()
+        let mut tokens: BTreeMap<String, appraisal_sql::TokenRow> = q
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|t| {
+                (
+                    t.code.clone(),
+                    appraisal_sql::TokenRow {
+                        id: t.id,
+                        project_id: t.project_id,
+                        expires_at: t.expires_at,
+                        used_at: t.used_at,
+                        revoked_at: t.revoked_at,
+                    },
+                )
             })
-            .filter(project::Column::Id.eq(w.project.id))
-            .filter(project::Column::Version.eq(w.expected_version))
-            .exec(&txn)
+            .collect();
+        let ids: Vec<i64> = tokens.values().map(|t| t.project_id).collect();
+        let mut q = project::Entity::find()
+            .filter(project::Column::Id.is_in(ids))
+            .order_by_asc(project::Column::Id);
+        if pg {
+            q = q.lock_exclusive();
+        }
+        let mut heads: BTreeMap<i64, (i32, ProjectHead)> = q
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|p| {
+                (
+                    p.id,
+                    (
+                        p.version,
+                        ProjectHead {
+                            id: p.id,
+                            definition_id: p.definition_id,
+                            stage: p.stage,
+                            version: p.version,
+                            audit_seq: p.audit_seq,
+                            audit_head: p.audit_head,
+                            appraisal_count: p.appraisal_count,
+                            score_counts: p.score_counts,
+                        },
+                    ),
+                )
+            })
+            .collect();
+        let mut steps = Vec::with_capacity(items.len());
+        let mut appraisals = Vec::new();
+        let mut events = Vec::new();
+        let mut used: Vec<(i64, DateTime<Utc>)> = Vec::new();
+        let mut last_at: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
+        for (code, project, rating, comment, now) in items {
+            let token = tokens.get(code).cloned();
+            let head = token
+                .as_ref()
+                .and_then(|t| heads.get(&t.project_id))
+                .map(|(_, h)| h.clone());
+            let step = decide(
+                &self.registry,
+                token.as_ref(),
+                head,
+                *project,
+                rating,
+                comment.as_deref(),
+                *now,
+            );
+            if let Step::Write(w) = &step {
+                // Later items of the batch see this one: the token used, the project moved on.
+                if let Some(t) = tokens.get_mut(code) {
+                    t.used_at = Some(w.at);
+                }
+                if let Some(entry) = heads.get_mut(&w.project.id) {
+                    entry.1 = w.project.clone();
+                }
+                used.push((w.token_id, w.at));
+                last_at.insert(w.project.id, w.at);
+                appraisals.push(appraisal::ActiveModel {
+                    project_id: Set(w.project.id),
+                    rating: Set(w.rating.clone()),
+                    comment: Set(w.comment.clone()),
+                    submitted_at: Set(w.at),
+                    token_id: Set(Some(w.token_id)),
+                    ..Default::default()
+                });
+                let a = &w.audit;
+                events.push(crate::store::entity::audit_event::ActiveModel {
+                    project_id: Set(w.project.id),
+                    seq: Set(a.seq),
+                    at: Set(a.at),
+                    actor_user_id: Set(a.actor_user_id),
+                    action: Set(a.action.clone()),
+                    comment: Set(a.comment.clone()),
+                    from_stage: Set(a.from_stage.clone()),
+                    to_stage: Set(a.to_stage.clone()),
+                    data: Set(a.data.clone()),
+                    prev_hash: Set(a.prev_hash.clone()),
+                    hash: Set(a.hash.clone()),
+                    ..Default::default()
+                });
+            }
+            steps.push(step);
+        }
+        if used.is_empty() {
+            return Ok(steps);
+        }
+        // The tokens: one statement, each with its own instant.
+        let mut case = Expr::case(
+            appraisal_token::Column::Id.eq(used[0].0),
+            Expr::value(used[0].1),
+        );
+        for (id, at) in &used[1..] {
+            case = case.case(appraisal_token::Column::Id.eq(*id), Expr::value(*at));
+        }
+        let update = Query::update()
+            .table(appraisal_token::Entity)
+            .value(appraisal_token::Column::UsedAt, case)
+            .and_where(appraisal_token::Column::Id.is_in(used.iter().map(|u| u.0)))
+            .and_where(appraisal_token::Column::UsedAt.is_null())
+            .to_owned();
+        let res = txn.execute(&update).await?;
+        if res.rows_affected() != used.len() as u64 {
+            return Err(AppError::Store(sea_orm::DbErr::Custom(
+                "a token was used by someone else in between".into(),
+            )));
+        }
+        appraisal::Entity::insert_many(appraisals)
+            .exec_without_returning(&txn)
             .await?;
-        if moved.rows_affected != 1 {
-            return Err(AppError::Conflict {
-                expected: w.expected_version,
-                current: w.expected_version + 1,
-            });
+        crate::store::entity::audit_event::Entity::insert_many(events)
+            .exec_without_returning(&txn)
+            .await?;
+        for (expected, h) in heads.values() {
+            if h.version == *expected {
+                continue;
+            }
+            let moved = project::Entity::update_many()
+                .set(project::ActiveModel {
+                    version: Set(h.version),
+                    audit_seq: Set(h.audit_seq),
+                    audit_head: Set(h.audit_head.clone()),
+                    appraisal_count: Set(h.appraisal_count),
+                    score_counts: Set(h.score_counts.clone()),
+                    updated_at: Set(last_at.get(&h.id).copied().unwrap_or_else(Utc::now)),
+                    ..Default::default()
+                })
+                .filter(project::Column::Id.eq(h.id))
+                .filter(project::Column::Version.eq(*expected))
+                .exec(&txn)
+                .await?;
+            if moved.rows_affected != 1 {
+                return Err(AppError::Conflict {
+                    expected: *expected,
+                    current: expected + 1,
+                });
+            }
         }
         txn.commit().await?;
-        Ok(step)
+        Ok(steps)
+    }
+}
+
+/// Appraisals waiting for the next group commit (sea-orm path).
+#[derive(Default)]
+pub struct AppraisalQueue {
+    queue: std::sync::Mutex<Vec<Pending>>,
+    leader: tokio::sync::Mutex<()>,
+}
+
+struct Pending {
+    code: String,
+    project: Option<i64>,
+    rating: String,
+    comment: Option<String>,
+    now: DateTime<Utc>,
+    reply: tokio::sync::oneshot::Sender<AppResult<Step>>,
+}
+
+impl AppraisalQueue {
+    fn push(&self, p: Pending) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+    }
+    fn take(&self) -> Vec<Pending> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }

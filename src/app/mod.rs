@@ -40,6 +40,8 @@ pub struct App {
     pub sessions: Arc<session_cache::SessionCache>,
     /// Attachments.
     pub files: FileStore,
+    /// Resident appraisals waiting for their group commit (PostgreSQL path).
+    pub appraisal_queue: Arc<appraisals::AppraisalQueue>,
 }
 
 impl App {
@@ -51,6 +53,7 @@ impl App {
             metrics: Metrics::new(),
             sessions: Arc::default(),
             files: FileStore::new(db_files),
+            appraisal_queue: Arc::default(),
         }
     }
 }

@@ -525,11 +525,13 @@ impl App {
     ) -> AppResult<Step> {
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         self.appraisal_queue.push(Pending {
-            code: code.to_string(),
-            project,
-            rating: rating.to_string(),
-            comment: comment.map(str::to_string),
-            now,
+            ask: Ask {
+                code: code.to_string(),
+                project,
+                rating: rating.to_string(),
+                comment: comment.map(str::to_string),
+                now,
+            },
             reply: tx,
         });
         let leader = self.appraisal_queue.leader.lock().await;
@@ -537,10 +539,8 @@ impl App {
             return result;
         }
         let batch = self.appraisal_queue.take();
-        let (items, replies): (Vec<_>, Vec<_>) = batch
-            .into_iter()
-            .map(|p| ((p.code, p.project, p.rating, p.comment, p.now), p.reply))
-            .unzip();
+        let (items, replies): (Vec<Ask>, Vec<_>) =
+            batch.into_iter().map(|p| (p.ask, p.reply)).unzip();
         match self.write_appraisals(&items).await {
             Ok(steps) => {
                 for (reply, step) in replies.into_iter().zip(steps) {
@@ -563,14 +563,11 @@ impl App {
     }
 
     /// Decide and write a batch of appraisals in one transaction; one step per item.
-    async fn write_appraisals(
-        &self,
-        items: &[(String, Option<i64>, String, Option<String>, DateTime<Utc>)],
-    ) -> AppResult<Vec<Step>> {
+    async fn write_appraisals(&self, items: &[Ask]) -> AppResult<Vec<Step>> {
         use sea_orm::sea_query::{Expr, Query};
         let txn = self.db.begin_write().await?;
         let pg = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
-        let codes: Vec<String> = items.iter().map(|i| i.0.clone()).collect();
+        let codes: Vec<String> = items.iter().map(|i| i.code.clone()).collect();
         let mut q = appraisal_token::Entity::find()
             .filter(appraisal_token::Column::Code.is_in(codes))
             .order_by_asc(appraisal_token::Column::Id);
@@ -629,7 +626,14 @@ impl App {
         let mut events = Vec::new();
         let mut used: Vec<(i64, DateTime<Utc>)> = Vec::new();
         let mut last_at: BTreeMap<i64, DateTime<Utc>> = BTreeMap::new();
-        for (code, project, rating, comment, now) in items {
+        for Ask {
+            code,
+            project,
+            rating,
+            comment,
+            now,
+        } in items
+        {
             let token = tokens.get(code).cloned();
             let head = token
                 .as_ref()
@@ -746,12 +750,17 @@ pub struct AppraisalQueue {
     leader: tokio::sync::Mutex<()>,
 }
 
-struct Pending {
+/// One resident's appraisal as asked.
+struct Ask {
     code: String,
     project: Option<i64>,
     rating: String,
     comment: Option<String>,
     now: DateTime<Utc>,
+}
+
+struct Pending {
+    ask: Ask,
     reply: tokio::sync::oneshot::Sender<AppResult<Step>>,
 }
 

@@ -316,7 +316,10 @@ async fn several_projects_close_with_the_scores_worked_out_by_hand() {
 
     // The explanation traces every figure: B's reviewers with their criterion points and the
     // two dropped sheets, the ratings, each deduction with its cause.
-    let report = app.score_report(&pb, "zh", day(12, 1)).await.unwrap();
+    let report = app
+        .score_report(w.user("secretary2"), &pb, "zh", day(12, 1))
+        .await
+        .unwrap();
     assert!(!report.provisional);
     let e = &report.explanation;
     let upper = e.parts.iter().find(|p| p.part == "upper_review").unwrap();
@@ -569,6 +572,17 @@ async fn refusals_of_the_acceptance_phase() {
         seen.sheets
     );
     assert_eq!(seen.hidden.get("upper_review"), Some(&1));
+    let e = app
+        .score_report(r2, &p, "zh", day(11, 7))
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["scores_hidden"]);
+    assert!(
+        app.score_report(r1, &p, "zh", day(11, 7))
+            .await
+            .unwrap()
+            .provisional
+    );
     app.submit_score(
         r2,
         id,
@@ -1024,8 +1038,12 @@ async fn acceptance_over_http_with_the_public_appraisal_page() {
         assert_eq!(r.status, 201, "{}", r.body);
     }
 
-    // The explanation, as JSON and as a page section, while provisional and after closure.
+    // The explanation, as JSON and as a page section: provisional for the district while the
+    // project is open (not for the subdistrict, which sees it at closure), final after.
     let r = call(addr, "GET", &format!("{base}/score"), Some(&sec), &[], None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.body["reasons"][0]["code"], "scores_hidden");
+    let r = call(addr, "GET", &format!("{base}/score"), Some(&rev), &[], None).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["provisional"], true);
     for action in ["close_appraisal"] {

@@ -638,9 +638,16 @@ async fn every_route_by_every_kind_of_caller() {
     rows.push(row("POST", &deductions, deduction, "reviewer1", 201));
     rows.push(row("GET", &format!("{p}/score"), None, "anon", 401));
     rows.push(row("GET", &format!("{p}/score"), None, "secretary2", 403));
-    for who in ["member1", "reviewer1"] {
-        rows.push(row("GET", &format!("{p}/score"), None, who, 200));
-        rows.push(row("GET", &format!("/projects/{id}/score"), None, who, 200));
+    // The provisional score: the district; the subdistrict waits for the closure.
+    for (who, want) in [("member1", 403), ("reviewer1", 200), ("admin", 200)] {
+        rows.push(row("GET", &format!("{p}/score"), None, who, want));
+        rows.push(row(
+            "GET",
+            &format!("/projects/{id}/score"),
+            None,
+            who,
+            want,
+        ));
     }
     rows.push(row(
         "GET",

@@ -607,14 +607,49 @@ impl App {
             .collect())
     }
 
+    /// Whether `who` may see every reviewer's sheet of the project now: district users who
+    /// are not an assigned reviewer still to score, and everyone once the project has ended.
+    pub async fn sees_all_sheets(&self, who: &Principal, p: &project::Model) -> AppResult<bool> {
+        let w = self.workflow_of(p).await?;
+        if w.is_terminal(&p.stage) {
+            return Ok(true);
+        }
+        if who.relation(p.organisation_id, p.district_id) != Relation::District {
+            return Ok(false);
+        }
+        if !is_assigned(&self.db.read, p.id, who.user_id).await? {
+            return Ok(true);
+        }
+        let parts: Vec<String> = w
+            .definition
+            .scoring
+            .iter()
+            .flat_map(|s| s.parts.iter())
+            .filter(|p| *p.source.get() == PartSource::Reviewers)
+            .map(|p| p.id.to_string())
+            .collect();
+        let mine = score_sheet::Entity::find()
+            .filter(score_sheet::Column::ProjectId.eq(p.id))
+            .filter(score_sheet::Column::ScorerUserId.eq(who.user_id))
+            .all(&self.db.read)
+            .await?;
+        Ok(parts
+            .iter()
+            .all(|part| mine.iter().any(|s| &s.part == part)))
+    }
+
     /// How the project's final score was made: the stored one once computed (at closure),
-    /// otherwise as it would be now.
+    /// otherwise as it would be now, for those who may see every reviewer's sheet.
     pub async fn score_report(
         &self,
+        who: &Principal,
         p: &project::Model,
         lang: &str,
         now: DateTime<Utc>,
     ) -> AppResult<ScoreReport> {
+        if !self.sees_all_sheets(who, p).await? {
+            return Err(forbidden(Reason::ScoresHidden));
+        }
         let w = self.workflow_of(p).await?;
         let Some(rubric) = &w.definition.scoring else {
             return Err(AppError::Invalid(

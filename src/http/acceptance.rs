@@ -295,7 +295,7 @@ pub async fn score(
     let p = visible_project(&s, &who, id, lang).await?;
     let r = s
         .app
-        .score_report(&p, lang.code(), Utc::now())
+        .score_report(&who, &p, lang.code(), Utc::now())
         .await
         .map_err(app_err(lang))?;
     Ok(Json(r))

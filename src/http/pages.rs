@@ -290,7 +290,7 @@ pub async fn score_page(
     let w = s.app.workflow_of(&p).await.map_err(app_err(lang))?;
     let report = s
         .app
-        .score_report(&p, lang.code(), Utc::now())
+        .score_report(&who, &p, lang.code(), Utc::now())
         .await
         .map_err(app_err(lang))?;
     let label = |id: &str| report.labels.get(id).cloned().unwrap_or(id.to_string());

@@ -139,6 +139,9 @@ pub enum Reason {
     NotAReviewer,
     /// Only reviewers assigned to the project score its upper review.
     NotAssigned,
+    /// Reviewers' scores stay hidden until the caller has scored (assigned reviewers) or the
+    /// project has ended (its own organisation).
+    ScoresHidden,
 }
 
 impl Reason {
@@ -162,6 +165,7 @@ impl Reason {
             Reason::ConflictOfInterest { .. } => "conflict_of_interest",
             Reason::NotAReviewer => "not_a_reviewer",
             Reason::NotAssigned => "not_assigned",
+            Reason::ScoresHidden => "scores_hidden",
         }
     }
 
@@ -174,6 +178,7 @@ impl Reason {
                 | Reason::ConflictOfInterest { .. }
                 | Reason::NotAReviewer
                 | Reason::NotAssigned
+                | Reason::ScoresHidden
         )
     }
 
@@ -361,6 +366,8 @@ impl Reason {
                 "only reviewers assigned to this project may score it".to_string()
             }
             (Reason::NotAssigned, false) => "只有被指派的评审人员才能为该项目评分".to_string(),
+            (Reason::ScoresHidden, true) => "the reviewers' scores are shown once you have submitted your own, or once the project has ended".to_string(),
+            (Reason::ScoresHidden, false) => "评审评分在您提交本人评分后、或项目结束后才可查看".to_string(),
         }
     }
 }

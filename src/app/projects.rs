@@ -73,9 +73,10 @@ pub struct ProjectView {
     pub stage: String,
     /// Grows with every change; send it back with edits and actions.
     pub version: i32,
-    /// The form data of every stage so far, by field id.
+    /// The form data of every stage so far, by field id. Sent as stored (it is JSON already),
+    /// so that reading a project does not parse and re-print it.
     #[schema(value_type = Object)]
-    pub form: Value,
+    pub form: Box<serde_json::value::RawValue>,
     pub milestones_total: i32,
     pub milestones_done: i32,
     pub appraisal_count: i32,
@@ -97,7 +98,9 @@ impl From<&project::Model> for ProjectView {
             lead_user_id: p.lead_user_id,
             stage: p.stage.clone(),
             version: p.version,
-            form: serde_json::from_str(&p.form_data).unwrap_or(Value::Null),
+            form: serde_json::value::RawValue::from_string(p.form_data.clone()).unwrap_or_else(
+                |_| serde_json::value::RawValue::from_string("null".into()).unwrap_or_default(),
+            ),
             milestones_total: p.milestones_total,
             milestones_done: p.milestones_done,
             appraisal_count: p.appraisal_count,

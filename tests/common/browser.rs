@@ -56,11 +56,20 @@ pub fn required() -> bool {
     std::env::var("SP_TEST_BROWSER").is_ok_and(|v| v == "1")
 }
 
-/// Chromium and chromedriver, if both are installed.
+/// A path from the environment variable `var`, else `default`.
+fn path_from(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| default.into())
+}
+
+/// Chromium and chromedriver (`SP_CHROMIUM` and `SP_CHROMEDRIVER` name others), if both are
+/// installed.
 fn installed() -> Option<(PathBuf, PathBuf)> {
-    let chromium = Path::new(CHROMIUM);
-    let driver = Path::new(CHROMEDRIVER);
-    (chromium.is_file() && driver.is_file()).then(|| (chromium.into(), driver.into()))
+    let chromium = path_from("SP_CHROMIUM", CHROMIUM);
+    let driver = path_from("SP_CHROMEDRIVER", CHROMEDRIVER);
+    (chromium.is_file() && driver.is_file()).then_some((chromium, driver))
 }
 
 /// Kills chromedriver and everything it started (its process group) when dropped, so a
@@ -217,14 +226,20 @@ impl Browser {
         let Some((chromium, driver)) = installed() else {
             if required() {
                 panic!(
-                    "SP_TEST_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing \
-                     (apt-get install chromium chromium-driver)"
+                    "SP_TEST_BROWSER=1 but {} or {} is missing \
+                     (apt-get install chromium chromium-driver)",
+                    path_from("SP_CHROMIUM", CHROMIUM).display(),
+                    path_from("SP_CHROMEDRIVER", CHROMEDRIVER).display(),
                 );
             }
-            eprintln!();
-            eprintln!("**********************************************************************");
-            eprintln!("SKIPPED: browser tests need chromium and chromium-driver (apt-get install chromium chromium-driver)");
-            eprintln!("**********************************************************************");
+            // Straight to the process's standard error: the test harness captures (and hides,
+            // for a passing test) what eprintln! writes.
+            let rule = "*".repeat(70);
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\n{rule}\nSKIPPED: browser tests need chromium and chromium-driver \
+                 (apt-get install chromium chromium-driver)\n{rule}"
+            );
             return None;
         };
         Some(Self::launch(&chromium, &driver, window))

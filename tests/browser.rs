@@ -243,6 +243,7 @@ async fn a_resident_appraises_once_on_a_phone() {
         "zh"
     );
     assert_eq!(browser.text(&browser.find("#project-title")), "破解停车难");
+    browser.keep_screenshot("appraisal-phone");
     let meta: Vec<String> = browser
         .find_all("p.meta")
         .iter()
@@ -336,6 +337,7 @@ async fn a_resident_appraises_once_on_a_phone() {
         browser.text(&result)
     );
     let main = browser.find("main");
+    browser.keep_screenshot("appraisal-thanks-phone");
     assert_eq!(
         browser.attr(&main, "data-reason").as_deref(),
         Some("accepted")
@@ -377,6 +379,7 @@ async fn a_resident_appraises_once_on_a_phone() {
     assert_eq!(browser.attr(&main, "class").as_deref(), Some("refused"));
     assert_eq!(browser.status(), 409);
     assert!(browser.try_find("form").is_none(), "no form on a used code");
+    browser.keep_screenshot("appraisal-used-phone");
     assert!(browser.text(&browser.find("#message")).contains("已使用"));
     assert_eq!(app.project(id).await.unwrap().appraisal_count, 1);
 
@@ -490,6 +493,7 @@ async fn a_reviewer_prints_the_sheet_of_qr_codes() {
     browser.goto(&sheet_url);
     assert_eq!(browser.status(), 200);
     let cards = browser.find_all(".card");
+    browser.keep_screenshot("token-sheet");
     let on_sheet: Vec<String> = cards
         .iter()
         .map(|c| browser.attr(c, "data-code").unwrap_or_default())
@@ -626,6 +630,7 @@ async fn the_score_page_of_a_closed_project() {
     browser.goto(&page);
     assert_eq!(browser.status(), 200);
     assert_eq!(browser.text(&browser.find("#final-score")), "78.5");
+    browser.keep_screenshot("score");
     assert_eq!(browser.text(&browser.find("#grade")), "合格");
     assert!(browser.try_find("#provisional").is_none());
     let part = |p: &str| {

@@ -544,6 +544,16 @@ impl Browser {
         base64_decode(v.as_str().expect("base64 PNG"))
     }
 
+    /// With `SP_BROWSER_SCREENSHOTS=DIR`, keep a screenshot of the page as `DIR/name.png` (to
+    /// look at the pages as the tests saw them); otherwise nothing.
+    pub fn keep_screenshot(&self, name: &str) {
+        if let Some(dir) = std::env::var_os("SP_BROWSER_SCREENSHOTS").filter(|d| !d.is_empty()) {
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).expect("screenshot folder");
+            std::fs::write(dir.join(format!("{name}.png")), self.screenshot()).expect("screenshot");
+        }
+    }
+
     /// A PNG screenshot of one element, base64 as WebDriver answers it.
     pub fn element_screenshot_base64(&self, el: &El) -> String {
         let v = self.cmd("GET", &format!("/element/{}/screenshot", el.0), None);

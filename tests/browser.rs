@@ -1,8 +1,9 @@
 //! The server-rendered pages in a real headless Chromium, driven over WebDriver: a resident's
 //! phone opens the appraisal page from a code, rates and comments once and is refused the
-//! second time; a reviewer's printable sheet shows QR codes that really render and decode to
-//! the codes' links, and prints to PDF; the score page of a closed project shows the figure
-//! worked out by hand.
+//! second time, with an unknown code and with a code withdrawn while the form was open; the
+//! page in English on request; a reviewer's printable sheet shows QR codes that really render
+//! and decode to the codes' links, and prints to PDF; the score page of a closed project shows
+//! the figure worked out by hand.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; without them each test prints a loud
 //! `SKIPPED` line, or fails when `SP_TEST_BROWSER=1` (CI).
@@ -411,6 +412,23 @@ async fn a_resident_appraises_once_on_a_phone() {
     let result = browser.find("#result");
     assert_eq!(browser.text(&result), "Thank you!");
     assert_eq!(browser.status(), 201);
+    assert_eq!(app.project(id).await.unwrap().appraisal_count, 2);
+
+    // A batch withdrawn while a resident has its form open: the answer is refused (410).
+    let (withdrawn, late_codes) = issue(app, &w, id, 1).await;
+    browser.goto(&format!("{base}/a/{}", late_codes[0]));
+    browser.click(&browser.find_all("label.rating")[0]);
+    app.revoke_batch(w.user("reviewer1"), id, &withdrawn, Utc::now())
+        .await
+        .unwrap();
+    browser.click(&browser.find("#submit"));
+    let main = browser.find("main[data-reason]");
+    assert_eq!(
+        browser.attr(&main, "data-reason").as_deref(),
+        Some("token_revoked")
+    );
+    assert_eq!(browser.status(), 410);
+    assert!(browser.text(&browser.find("#message")).contains("收回"));
     assert_eq!(app.project(id).await.unwrap().appraisal_count, 2);
 
     drop(browser);

@@ -435,6 +435,57 @@ async fn a_resident_appraises_once_on_a_phone() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_set_to_english() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = Browser::start_in(PHONE, "en-US,en") else {
+        return;
+    };
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 1, USERS).await;
+    let id = to_appraisal(app, &w, "破解停车难", &[], [0.8, 0.9, 1.0]).await;
+    let (_, codes) = issue(app, &w, id, 2).await;
+    let (addr, server) = start_at_own_url(app, true).await;
+    let base = format!("http://{addr}");
+
+    // The printed link on an English phone: English from the form to the thank-you page.
+    browser.goto(&format!("{base}/a/{}", codes[0]));
+    assert_eq!(
+        browser.exec("return document.documentElement.lang;", vec![]),
+        "en"
+    );
+    assert_eq!(trimmed(browser.text(&browser.find("#submit"))), "Submit");
+    browser.click(&browser.find_all("label.rating")[2]);
+    browser.click(&browser.find("#submit"));
+    assert_eq!(browser.text(&browser.find("#result")), "Thank you!");
+    assert_eq!(browser.status(), 201);
+
+    // `?lang=zh` chosen on that phone holds through the answer too.
+    browser.goto(&format!("{base}/a/{}?lang=zh", codes[1]));
+    assert_eq!(
+        browser.exec("return document.documentElement.lang;", vec![]),
+        "zh"
+    );
+    browser.click(&browser.find_all("label.rating")[0]);
+    browser.click(&browser.find("#submit"));
+    let result = browser.text(&browser.find("#result"));
+    assert!(
+        result.contains("感谢"),
+        "the answer page in English: {result}"
+    );
+    assert_eq!(browser.status(), 201);
+
+    let ratings: Vec<String> = appraisals_of(app, id)
+        .await
+        .into_iter()
+        .map(|a| a.rating)
+        .collect();
+    assert_eq!(ratings, ["not_satisfied", "satisfied"]);
+    drop(browser);
+    server.stop().await;
+}
+
 /// The greyscale pixels of a base64 PNG, decoded by the browser itself (no image crates).
 fn greyscale(browser: &Browser, png_base64: &str) -> (usize, usize, Vec<u8>) {
     let v = browser.exec_async(

@@ -213,6 +213,12 @@ impl Browser {
     /// standard error) when Chromium is not installed and the browser tests are not required;
     /// a panic when they are (`SP_TEST_BROWSER=1`).
     pub fn start(window: Window) -> Option<Browser> {
+        Self::start_in(window, "zh-CN,zh")
+    }
+
+    /// [`Browser::start`] with the browser's preferred languages (its Accept-Language), e.g.
+    /// `en-US,en`; [`Browser::start`] asks for Chinese as a phone in China does.
+    pub fn start_in(window: Window, languages: &str) -> Option<Browser> {
         if let Ok(h) = tokio::runtime::Handle::try_current() {
             assert!(
                 !matches!(
@@ -242,10 +248,10 @@ impl Browser {
             );
             return None;
         };
-        Some(Self::launch(&chromium, &driver, window))
+        Some(Self::launch(&chromium, &driver, window, languages))
     }
 
-    fn launch(chromium: &Path, driver: &Path, window: Window) -> Browser {
+    fn launch(chromium: &Path, driver: &Path, window: Window, languages: &str) -> Browser {
         use std::os::unix::process::CommandExt;
         let profile = tempfile::tempdir().expect("a Chromium profile folder");
         let port = free_port();
@@ -296,12 +302,11 @@ impl Browser {
                 "--user-data-dir={}",
                 profile.path().join("chromium").display()
             ),
-            "--lang=zh-CN".into(),
+            format!("--lang={}", languages.split(',').next().unwrap_or("zh-CN")),
         ];
         let mut options = json!({
             "binary": chromium.display().to_string(),
-            // A resident's phone in China asks for Chinese pages.
-            "prefs": {"intl.accept_languages": "zh-CN,zh"},
+            "prefs": {"intl.accept_languages": languages},
         });
         match window {
             Window::Phone { width, height } => {

@@ -128,8 +128,9 @@ pub async fn appraisal_page(
     match s.app.appraisal_page(&code, lang.code(), Utc::now()).await {
         Ok(page) => {
             let data = json!({
+                // The form answers in the page's language (`?lang=` on its action), whatever
+                // the browser's Accept-Language says.
                 "lang": lang.code(),
-                "en": lang == Lang::En,
                 "code": code,
                 "page": page,
                 "t": {

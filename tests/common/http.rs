@@ -170,11 +170,22 @@ impl Server {
 
 /// Serve `app` on 127.0.0.1 at a free port.
 pub async fn start(app: &App) -> (SocketAddr, Server) {
+    start_at_own_url(app, false).await
+}
+
+/// Serve `app` on 127.0.0.1 at a free port; with `own_url`, the server's public URL (in the
+/// links it prints) is its real address rather than the default.
+pub async fn start_at_own_url(app: &App, own_url: bool) -> (SocketAddr, Server) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let mut settings = secretary_projects::http::Settings::default();
+    if own_url {
+        settings.public_url = format!("http://{addr}");
+    }
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(secretary_projects::http::serve(
+    let task = tokio::spawn(secretary_projects::http::serve_with(
         app.clone(),
+        settings,
         listener,
         async {
             let _ = stopped.await;

@@ -1,0 +1,736 @@
+//! The server-rendered pages in a real headless Chromium, driven over WebDriver: a resident's
+//! phone opens the appraisal page from a code, rates and comments once and is refused the
+//! second time, with an unknown code and with a code withdrawn while the form was open; the
+//! page in English on request; a reviewer's printable sheet shows QR codes that really render
+//! and decode to the codes' links, and prints to PDF; the score page of a closed project shows
+//! the figure worked out by hand.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`; without them each test prints a loud
+//! `SKIPPED` line, or fails when `SP_TEST_BROWSER=1` (CI).
+
+mod common;
+
+use chrono::Utc;
+use common::browser::{base64_decode, Browser, El, Window, ELEMENT};
+use common::http::{login, set_passwords, start_at_own_url};
+use common::{day, env, world, World};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use secretary_projects::app::projects::{ActionInput, NewProject};
+use secretary_projects::app::{App, Principal};
+use secretary_projects::store::entity::appraisal;
+use serde_json::{json, Map, Value};
+
+/// One browser at a time: the machine has few cores, and three Chromiums side by side make
+/// every wait slower without testing anything more.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const USERS: &[(&str, &str, usize)] = &[
+    ("admin", "admin", 0),
+    ("reviewer1", "reviewer", 0),
+    ("reviewer2", "reviewer", 0),
+    ("reviewer3", "reviewer", 0),
+    ("secretary1", "secretary", 1),
+    ("member1", "member", 1),
+];
+
+const PHONE: Window = Window::Phone {
+    width: 390,
+    height: 844,
+};
+
+const DESKTOP: Window = Window::Desktop {
+    width: 1280,
+    height: 1000,
+    scale: 2.0,
+};
+
+fn obj(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap()
+}
+
+fn act(action: &str) -> ActionInput {
+    ActionInput {
+        action: action.into(),
+        comment: None,
+        expected_version: None,
+    }
+}
+
+/// Points per criterion: the same share of every criterion's maximum.
+fn sheet(app: &App, part: &str, share: f64) -> Map<String, Value> {
+    let wf = app.registry.current("secretary_project").unwrap().workflow;
+    wf.part(part)
+        .unwrap()
+        .criteria
+        .iter()
+        .map(|c| (c.id.to_string(), json!(*c.max.get() * share)))
+        .collect()
+}
+
+/// A project of subdistrict 1 through application, approval and its three milestones (those
+/// at the positions in `late` done after their due date) to a filed self-check scored 80,
+/// then the upper review by reviewers 1-3 with the given shares, and the
+/// resident appraisal opened. The same steps as tests/acceptance.rs.
+async fn to_appraisal(app: &App, w: &World, title: &str, late: &[usize], shares: [f64; 3]) -> i64 {
+    let sec = w.user("secretary1");
+    let member = w.user("member1");
+    let r1 = w.user("reviewer1");
+    let owner = &member.login;
+    let p = app
+        .create_project(
+            sec,
+            NewProject {
+                definition: "secretary_project".into(),
+                title: title.into(),
+                year: 2026,
+                organisation_id: None,
+                form: obj(json!({
+                    "title": title,
+                    "theme": "party_building_governance",
+                    "problem": "老旧小区停车难，居民矛盾多。",
+                    "feasibility": "有闲置地块。",
+                    "goals": "新增车位，建立共享机制。",
+                    "measures": "党建引领，多方协商。",
+                    "schedule": "3月启动，10月完成。",
+                    "team": [{"user": owner, "duty": "具体推进"}],
+                    "milestones": [
+                        {"title": "摸底调研", "goal": "摸清底数", "owner": owner, "due": "2026-05-31"},
+                        {"title": "车位建设", "goal": "新增车位200个", "owner": owner, "due": "2026-08-31"},
+                        {"title": "机制运行", "goal": "共享机制运行", "owner": owner, "due": "2026-10-31"}
+                    ]
+                })),
+            },
+            day(2, 10),
+        )
+        .await
+        .unwrap();
+    let id = p.id;
+    app.take_action(sec, id, act("submit"), day(2, 20))
+        .await
+        .unwrap();
+    app.take_action(r1, id, act("approve"), day(3, 1))
+        .await
+        .unwrap();
+    for (k, m) in app.milestones(id).await.unwrap().iter().enumerate() {
+        let shift = chrono::Duration::days(if late.contains(&k) { 5 } else { -5 });
+        let when = m.due_date + shift;
+        let at = day(chrono::Datelike::month(&when), chrono::Datelike::day(&when));
+        app.report_progress(member, m.id, 100, "完成", at)
+            .await
+            .unwrap();
+    }
+    app.take_action(sec, id, act("start_self_check"), day(11, 1))
+        .await
+        .unwrap();
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        sec,
+        id,
+        v,
+        obj(json!({
+            "self_check_report": "逐项对照，目标基本完成。",
+            "goal_review": [
+                {"goal": "摸清底数", "result": "achieved", "evidence": "调研报告"},
+                {"goal": "新增车位200个", "result": "achieved", "evidence": "验收单"},
+                {"goal": "共享机制运行", "result": "partly", "evidence": "试运行记录"}
+            ]
+        })),
+        day(11, 2),
+    )
+    .await
+    .unwrap();
+    app.submit_score(
+        sec,
+        id,
+        "self_check",
+        &sheet(app, "self_check", 0.8),
+        None,
+        day(11, 3),
+    )
+    .await
+    .unwrap();
+    app.take_action(sec, id, act("submit_self_check"), day(11, 4))
+        .await
+        .unwrap();
+    // From here on the real clock: the appraisal codes are checked against it.
+    let now = Utc::now();
+    app.take_action(r1, id, act("start_upper_review"), now)
+        .await
+        .unwrap();
+    let admin = w.user("admin");
+    for login in ["reviewer1", "reviewer2", "reviewer3"] {
+        app.assign_reviewer(admin, id, w.user(login).user_id, now)
+            .await
+            .unwrap();
+    }
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        r1,
+        id,
+        v,
+        obj(json!({"site_visit_date": "2026-11-06", "upper_review_opinion": "成效明显"})),
+        now,
+    )
+    .await
+    .unwrap();
+    for (login, share) in ["reviewer1", "reviewer2", "reviewer3"].iter().zip(shares) {
+        app.submit_score(
+            w.user(login),
+            id,
+            "upper_review",
+            &sheet(app, "upper_review", share),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    for action in ["finish_upper_review", "open_appraisal"] {
+        app.take_action(r1, id, act(action), Utc::now())
+            .await
+            .unwrap();
+    }
+    id
+}
+
+/// `count` fresh appraisal codes of project `id` issued by reviewer1: the batch and the codes.
+async fn issue(app: &App, w: &World, id: i64, count: u32) -> (String, Vec<String>) {
+    let b = app
+        .issue_tokens(w.user("reviewer1"), id, count, Utc::now())
+        .await
+        .unwrap();
+    (b.batch.clone(), b.codes.clone())
+}
+
+/// Sign `browser` in as `who` for the server at `base`: the session cookie the JSON login sets.
+async fn sign_in(browser: &Browser, addr: std::net::SocketAddr, who: &str) {
+    let token = login(addr, who).await;
+    // A cookie can only be set for the origin of the page open.
+    browser.goto(&format!("http://{addr}/healthz"));
+    browser.add_cookie("sp_session", &token);
+}
+
+fn trimmed(s: String) -> String {
+    s.trim().to_string()
+}
+
+async fn appraisals_of(app: &App, id: i64) -> Vec<appraisal::Model> {
+    appraisal::Entity::find()
+        .filter(appraisal::Column::ProjectId.eq(id))
+        .all(&app.db.read)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resident_appraises_once_on_a_phone() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = Browser::start(PHONE) else {
+        return;
+    };
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 1, USERS).await;
+    let id = to_appraisal(app, &w, "破解停车难", &[], [0.8, 0.9, 1.0]).await;
+    let (_, codes) = issue(app, &w, id, 3).await;
+    let (addr, server) = start_at_own_url(app, true).await;
+    let base = format!("http://{addr}");
+
+    // The page a Chinese phone gets from the printed link.
+    browser.goto(&format!("{base}/a/{}", codes[0]));
+    assert_eq!(browser.status(), 200);
+    assert_eq!(
+        browser.exec("return document.documentElement.lang;", vec![]),
+        "zh"
+    );
+    assert_eq!(browser.text(&browser.find("#project-title")), "破解停车难");
+    browser.keep_screenshot("appraisal-phone");
+    let meta: Vec<String> = browser
+        .find_all("p.meta")
+        .iter()
+        .map(|e| browser.text(e))
+        .collect();
+    assert!(
+        meta.iter()
+            .any(|m| m.contains("第1街道") && m.contains("2026")),
+        "organisation and year: {meta:?}"
+    );
+    let radios = browser.find_all("input[type=radio][name=rating]");
+    let values: Vec<String> = radios
+        .iter()
+        .map(|r| browser.attr(r, "value").unwrap_or_default())
+        .collect();
+    assert_eq!(
+        values,
+        ["satisfied", "basically_satisfied", "not_satisfied"],
+        "one radio button per rating"
+    );
+    let labels = browser.find_all("label.rating");
+    let names: Vec<String> = labels.iter().map(|l| trimmed(browser.text(l))).collect();
+    assert_eq!(names, ["满意", "基本满意", "不满意"]);
+
+    // Made for a phone: the viewport is the phone's, nothing scrolls sideways, the choices and
+    // the button span the screen and are big enough to tap.
+    let layout = browser.exec(
+        "return {inner: window.innerWidth, scroll: document.documentElement.scrollWidth};",
+        vec![],
+    );
+    assert_eq!(
+        layout["inner"], 390,
+        "the page sets a device-width viewport"
+    );
+    assert!(
+        layout["scroll"].as_f64().unwrap() <= 390.0,
+        "sideways scrolling on a phone: {layout}"
+    );
+    for el in labels.iter().chain([&browser.find("#submit")]) {
+        let (x, _, width, height) = browser.rect(el);
+        assert!(browser.displayed(el));
+        assert!(
+            x >= 0.0 && x + width <= 390.0 && width >= 300.0 && height >= 44.0,
+            "a touch target of {width}x{height} at x={x}"
+        );
+    }
+
+    // Submitting without a choice is stopped by the browser (the radios are required).
+    let submit = browser.find("#submit");
+    browser.click(&submit);
+    assert_eq!(
+        browser.exec(
+            "return document.querySelector('form').checkValidity();",
+            vec![]
+        ),
+        false
+    );
+    assert!(browser.try_find("#result").is_none());
+    assert_eq!(browser.url(), format!("{base}/a/{}", codes[0]));
+    assert_eq!(app.project(id).await.unwrap().appraisal_count, 0);
+
+    // Tap "basically satisfied": its radio is checked and the choice is highlighted.
+    let border = |el: &El| {
+        browser.exec(
+            "return getComputedStyle(arguments[0]).borderTopColor;",
+            vec![el.arg()],
+        )
+    };
+    let plain = border(&labels[1]);
+    browser.click(&labels[1]);
+    let checked: Vec<Value> = radios.iter().map(|r| browser.prop(r, "checked")).collect();
+    assert_eq!(checked, [false, true, false]);
+    assert_ne!(
+        border(&labels[1]),
+        plain,
+        "the chosen rating is not highlighted"
+    );
+    assert_eq!(border(&labels[0]), plain);
+
+    let comment = "停车位多了，晚上回家方便 (parking is easier)";
+    let textarea = browser.find("textarea#comment");
+    browser.send_keys(&textarea, comment);
+    assert_eq!(browser.prop(&textarea, "value"), comment);
+    browser.click(&browser.find("#submit"));
+
+    // The thank-you page, and the appraisal counted with the rating and the comment typed.
+    let result = browser.find("#result");
+    assert!(
+        browser.text(&result).contains("感谢"),
+        "{}",
+        browser.text(&result)
+    );
+    let main = browser.find("main");
+    browser.keep_screenshot("appraisal-thanks-phone");
+    assert_eq!(
+        browser.attr(&main, "data-reason").as_deref(),
+        Some("accepted")
+    );
+    assert_eq!(browser.attr(&main, "class").as_deref(), Some("ok"));
+    assert_eq!(browser.status(), 201);
+    assert_eq!(app.project(id).await.unwrap().appraisal_count, 1);
+    let stored = appraisals_of(app, id).await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].rating, "basically_satisfied");
+    assert_eq!(stored[0].comment.as_deref(), Some(comment));
+
+    // Going back: the browser shows the form again (from its cache) or asks the server,
+    // which refuses; sending the form again is refused. Either way nothing counts twice.
+    browser.cmd("POST", "/back", None);
+    browser.wait_for(
+        "the form or the refusal after going back",
+        "return document.querySelector('#submit, main[data-reason]') !== null;",
+    );
+    if browser.try_find("#submit").is_some() {
+        browser.click(&browser.find_all("label.rating")[0]);
+        browser.click(&browser.find("#submit"));
+    }
+    let main = browser.find("main[data-reason]");
+    assert_eq!(
+        browser.attr(&main, "data-reason").as_deref(),
+        Some("token_used")
+    );
+    assert_eq!(browser.status(), 409);
+    assert_eq!(app.project(id).await.unwrap().appraisal_count, 1);
+
+    // The same link opened again: the refusal page.
+    browser.goto(&format!("{base}/a/{}", codes[0]));
+    let main = browser.find("main[data-reason]");
+    assert_eq!(
+        browser.attr(&main, "data-reason").as_deref(),
+        Some("token_used")
+    );
+    assert_eq!(browser.attr(&main, "class").as_deref(), Some("refused"));
+    assert_eq!(browser.status(), 409);
+    assert!(browser.try_find("form").is_none(), "no form on a used code");
+    browser.keep_screenshot("appraisal-used-phone");
+    assert!(browser.text(&browser.find("#message")).contains("已使用"));
+    assert_eq!(app.project(id).await.unwrap().appraisal_count, 1);
+
+    // An unknown code: the invalid-link page.
+    browser.goto(&format!("{base}/a/NOSUCHCODE"));
+    let main = browser.find("main[data-reason]");
+    assert_eq!(
+        browser.attr(&main, "data-reason").as_deref(),
+        Some("token_unknown")
+    );
+    assert_eq!(browser.status(), 404);
+    assert!(browser.text(&browser.find("#message")).contains("无效"));
+
+    // In English on request, through to the English thank-you page.
+    browser.goto(&format!("{base}/a/{}?lang=en", codes[1]));
+    assert_eq!(
+        browser.exec("return document.documentElement.lang;", vec![]),
+        "en"
+    );
+    let names: Vec<String> = browser
+        .find_all("label.rating")
+        .iter()
+        .map(|l| trimmed(browser.text(l)))
+        .collect();
+    assert_eq!(names, ["Satisfied", "Basically satisfied", "Not satisfied"]);
+    assert_eq!(trimmed(browser.text(&browser.find("#submit"))), "Submit");
+    browser.click(&browser.find_all("label.rating")[0]);
+    browser.click(&browser.find("#submit"));
+    let result = browser.find("#result");
+    assert_eq!(browser.text(&result), "Thank you!");
+    assert_eq!(browser.status(), 201);
+    assert_eq!(app.project(id).await.unwrap().appraisal_count, 2);
+
+    // A batch withdrawn while a resident has its form open: the answer is refused (410).
+    let (withdrawn, late_codes) = issue(app, &w, id, 1).await;
+    browser.goto(&format!("{base}/a/{}", late_codes[0]));
+    browser.click(&browser.find_all("label.rating")[0]);
+    app.revoke_batch(w.user("reviewer1"), id, &withdrawn, Utc::now())
+        .await
+        .unwrap();
+    browser.click(&browser.find("#submit"));
+    let main = browser.find("main[data-reason]");
+    assert_eq!(
+        browser.attr(&main, "data-reason").as_deref(),
+        Some("token_revoked")
+    );
+    assert_eq!(browser.status(), 410);
+    assert!(browser.text(&browser.find("#message")).contains("收回"));
+    assert_eq!(app.project(id).await.unwrap().appraisal_count, 2);
+
+    drop(browser);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_set_to_english() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = Browser::start_in(PHONE, "en-US,en") else {
+        return;
+    };
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 1, USERS).await;
+    let id = to_appraisal(app, &w, "破解停车难", &[], [0.8, 0.9, 1.0]).await;
+    let (_, codes) = issue(app, &w, id, 2).await;
+    let (addr, server) = start_at_own_url(app, true).await;
+    let base = format!("http://{addr}");
+
+    // The printed link on an English phone: English from the form to the thank-you page.
+    browser.goto(&format!("{base}/a/{}", codes[0]));
+    assert_eq!(
+        browser.exec("return document.documentElement.lang;", vec![]),
+        "en"
+    );
+    assert_eq!(trimmed(browser.text(&browser.find("#submit"))), "Submit");
+    browser.click(&browser.find_all("label.rating")[2]);
+    browser.click(&browser.find("#submit"));
+    assert_eq!(browser.text(&browser.find("#result")), "Thank you!");
+    assert_eq!(browser.status(), 201);
+
+    // `?lang=zh` chosen on that phone holds through the answer too.
+    browser.goto(&format!("{base}/a/{}?lang=zh", codes[1]));
+    assert_eq!(
+        browser.exec("return document.documentElement.lang;", vec![]),
+        "zh"
+    );
+    browser.click(&browser.find_all("label.rating")[0]);
+    browser.click(&browser.find("#submit"));
+    let result = browser.text(&browser.find("#result"));
+    assert!(
+        result.contains("感谢"),
+        "the answer page in English: {result}"
+    );
+    assert_eq!(browser.status(), 201);
+
+    let ratings: Vec<String> = appraisals_of(app, id)
+        .await
+        .into_iter()
+        .map(|a| a.rating)
+        .collect();
+    assert_eq!(ratings, ["not_satisfied", "satisfied"]);
+    drop(browser);
+    server.stop().await;
+}
+
+/// The greyscale pixels of a base64 PNG, decoded by the browser itself (no image crates).
+fn greyscale(browser: &Browser, png_base64: &str) -> (usize, usize, Vec<u8>) {
+    let v = browser.exec_async(
+        "const [b64, done] = arguments;
+         const img = new Image();
+         img.onload = () => {
+           const c = document.createElement('canvas');
+           c.width = img.naturalWidth; c.height = img.naturalHeight;
+           const g = c.getContext('2d');
+           g.drawImage(img, 0, 0);
+           const d = g.getImageData(0, 0, c.width, c.height).data;
+           const grey = [];
+           for (let i = 0; i < d.length; i += 4) grey.push((d[i] + d[i + 1] + d[i + 2]) / 3 | 0);
+           done({width: c.width, height: c.height, grey: grey.join(',')});
+         };
+         img.onerror = () => done({error: 'the screenshot does not load as an image'});
+         img.src = 'data:image/png;base64,' + b64;",
+        vec![json!(png_base64)],
+    );
+    assert!(v["error"].is_null(), "{}", v["error"]);
+    let (width, height) = (
+        v["width"].as_u64().unwrap() as usize,
+        v["height"].as_u64().unwrap() as usize,
+    );
+    let grey: Vec<u8> = v["grey"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(grey.len(), width * height);
+    (width, height, grey)
+}
+
+/// The text of the one QR code in a greyscale image.
+fn read_qr(width: usize, height: usize, grey: &[u8]) -> String {
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| grey[y * width + x]);
+    let grids = img.detect_grids();
+    assert_eq!(
+        grids.len(),
+        1,
+        "one QR code in the {width}x{height} picture"
+    );
+    grids[0].decode().expect("a readable QR code").1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_prints_the_sheet_of_qr_codes() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = Browser::start(DESKTOP) else {
+        return;
+    };
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 1, USERS).await;
+    set_passwords(app).await;
+    let id = to_appraisal(app, &w, "破解停车难", &[], [0.8, 0.9, 1.0]).await;
+    let (batch, codes) = issue(app, &w, id, 5).await;
+    // One code already used: the sheet carries only the four still usable.
+    app.appraise(&codes[0], None, "satisfied", None, Utc::now())
+        .await
+        .unwrap();
+    let (addr, server) = start_at_own_url(app, true).await;
+    let base = format!("http://{addr}");
+    let sheet_url = format!("{base}/print/projects/{id}/tokens/{batch}");
+
+    // Not signed in: no codes.
+    browser.goto(&sheet_url);
+    assert_eq!(browser.status(), 401);
+    assert!(browser.find_all(".card").is_empty());
+
+    sign_in(&browser, addr, "reviewer1").await;
+    browser.goto(&sheet_url);
+    assert_eq!(browser.status(), 200);
+    let cards = browser.find_all(".card");
+    browser.keep_screenshot("token-sheet");
+    let on_sheet: Vec<String> = cards
+        .iter()
+        .map(|c| browser.attr(c, "data-code").unwrap_or_default())
+        .collect();
+    assert_eq!(on_sheet, codes[1..], "one card per unused code, in order");
+    let header = browser.text(&browser.find("header"));
+    assert!(
+        header.contains("破解停车难") && header.contains("第1街道") && header.contains(&batch),
+        "{header}"
+    );
+
+    // Three cards to a row on the page (the grid), the fourth below the first.
+    let rects: Vec<_> = cards.iter().map(|c| browser.rect(c)).collect();
+    assert!(
+        rects[0].1 == rects[1].1 && rects[1].1 == rects[2].1,
+        "first row: {rects:?}"
+    );
+    assert!(rects[0].0 < rects[1].0 && rects[1].0 < rects[2].0);
+    assert!(rects[3].1 > rects[0].1 && (rects[3].0 - rects[0].0).abs() < 1.0);
+
+    // Each QR code is drawn at its print size (38 mm is about 144 CSS pixels), and what the
+    // browser paints reads back as the card's link, which opens the appraisal page.
+    let mut links = Vec::new();
+    for (card, code) in cards.iter().zip(&codes[1..]) {
+        let svg = browser.exec(
+            "return arguments[0].querySelector('svg');",
+            vec![card.arg()],
+        );
+        let svg = El(svg[ELEMENT]
+            .as_str()
+            .expect("an <svg> in the card")
+            .to_string());
+        let (_, _, width, height) = browser.rect(&svg);
+        assert!(
+            (width - 143.6).abs() < 2.0 && (height - 143.6).abs() < 2.0,
+            "QR code of {width}x{height} CSS pixels"
+        );
+        assert!(browser.displayed(&svg));
+        let png = browser.element_screenshot_base64(&svg);
+        assert!(base64_decode(&png).starts_with(b"\x89PNG\r\n\x1a\n"));
+        let (w, h, grey) = greyscale(&browser, &png);
+        let dark = grey.iter().filter(|p| **p < 128).count() as f64 / grey.len() as f64;
+        assert!(
+            (0.2..0.7).contains(&dark),
+            "{dark:.2} of the QR code is dark"
+        );
+        let text = read_qr(w, h, &grey);
+        assert_eq!(text, format!("{base}/a/{code}"));
+        let printed = browser.exec(
+            "return arguments[0].querySelector('.link').textContent;",
+            vec![card.arg()],
+        );
+        assert_eq!(printed, text.as_str(), "the printed link is the QR code's");
+        links.push(text);
+    }
+
+    // Printed to PDF by the browser: a PDF comes back.
+    let pdf = browser.print_pdf();
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    assert!(pdf.len() > 2_000, "a PDF of {} bytes", pdf.len());
+
+    // A scanned code opens the appraisal page of this project.
+    browser.goto(&links[0]);
+    assert_eq!(browser.text(&browser.find("#project-title")), "破解停车难");
+
+    // The subdistrict's secretary may not print its residents' ballots.
+    sign_in(&browser, addr, "secretary1").await;
+    browser.goto(&sheet_url);
+    assert_eq!(browser.status(), 403);
+    assert!(browser.find_all(".card").is_empty());
+
+    drop(browser);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_score_page_of_a_closed_project() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = Browser::start(DESKTOP) else {
+        return;
+    };
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 1, USERS).await;
+    set_passwords(app).await;
+    // The second milestone is done late.
+    let id = to_appraisal(app, &w, "小区微更新", &[1], [0.6, 0.8, 0.9]).await;
+    // Ten appraisals (the least the definition takes): five satisfied, five basically.
+    let (_, codes) = issue(app, &w, id, 10).await;
+    for (k, code) in codes.iter().enumerate() {
+        let rating = if k < 5 {
+            "satisfied"
+        } else {
+            "basically_satisfied"
+        };
+        app.appraise(code, None, rating, None, Utc::now())
+            .await
+            .unwrap();
+    }
+    let (addr, server) = start_at_own_url(app, true).await;
+    let page = format!("http://{addr}/projects/{id}/score");
+    sign_in(&browser, addr, "secretary1").await;
+
+    // Before closure the page says the figure is provisional.
+    browser.goto(&page);
+    assert_eq!(browser.status(), 200);
+    browser.find("#provisional");
+
+    let r1 = w.user("reviewer1");
+    let admin: &Principal = w.user("admin");
+    app.take_action(r1, id, act("close_appraisal"), Utc::now())
+        .await
+        .unwrap();
+    app.record_deduction(r1, id, "manual", "台账资料不全", Utc::now())
+        .await
+        .unwrap();
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        admin,
+        id,
+        v,
+        obj(json!({"closure_opinion": "同意结题"})),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    app.take_action(admin, id, act("close_project"), Utc::now())
+        .await
+        .unwrap();
+
+    // By hand: self-check 80 x 20% = 16; reviewers 60, 80, 90, the highest and lowest
+    // dropped: 80 x 50% = 40; residents (5 x 100 + 5 x 70) / 10 = 85 x 30% = 25.5;
+    // subtotal 81.5; one late milestone -2 and one manual deduction -1: 78.5, pass.
+    browser.goto(&page);
+    assert_eq!(browser.status(), 200);
+    assert_eq!(browser.text(&browser.find("#final-score")), "78.5");
+    browser.keep_screenshot("score");
+    assert_eq!(browser.text(&browser.find("#grade")), "合格");
+    assert!(browser.try_find("#provisional").is_none());
+    let part = |p: &str| {
+        let text = browser.text(&browser.find(&format!(".part-score[data-part={p}]")));
+        text.parse::<f64>()
+            .unwrap_or_else(|_| panic!("part score {p}: {text:?}"))
+    };
+    assert_eq!(part("self_check"), 80.0);
+    assert_eq!(part("upper_review"), 80.0);
+    assert_eq!(part("resident_appraisal"), 85.0);
+    // The two dropped sheets are struck through.
+    let dropped = browser.find_all("table.sheets tr.dropped");
+    assert_eq!(dropped.len(), 2);
+    for row in &dropped {
+        let style = browser.exec(
+            "return getComputedStyle(arguments[0].querySelector('td')).textDecorationLine;",
+            vec![row.arg()],
+        );
+        assert_eq!(style, "line-through");
+    }
+    let deductions = browser.text(&browser.find("table.deductions"));
+    assert!(
+        deductions.contains("台账资料不全") && deductions.contains("车位建设"),
+        "{deductions}"
+    );
+    assert_eq!(
+        app.project(id).await.unwrap().final_score,
+        Some(78.5),
+        "the page shows the stored score"
+    );
+
+    drop(browser);
+    server.stop().await;
+}

@@ -664,9 +664,12 @@ async fn the_score_page_of_a_closed_project() {
     }
     let (addr, server) = start_at_own_url(app, true).await;
     let page = format!("http://{addr}/projects/{id}/score");
+    // Before closure the subdistrict waits for the final figure; the district sees the
+    // provisional one.
     sign_in(&browser, addr, "secretary1").await;
-
-    // Before closure the page says the figure is provisional.
+    browser.goto(&page);
+    assert_eq!(browser.status(), 403);
+    sign_in(&browser, addr, "admin").await;
     browser.goto(&page);
     assert_eq!(browser.status(), 200);
     browser.find("#provisional");
@@ -696,6 +699,7 @@ async fn the_score_page_of_a_closed_project() {
     // By hand: self-check 80 x 20% = 16; reviewers 60, 80, 90, the highest and lowest
     // dropped: 80 x 50% = 40; residents (5 x 100 + 5 x 70) / 10 = 85 x 30% = 25.5;
     // subtotal 81.5; one late milestone -2 and one manual deduction -1: 78.5, pass.
+    sign_in(&browser, addr, "secretary1").await;
     browser.goto(&page);
     assert_eq!(browser.status(), 200);
     assert_eq!(browser.text(&browser.find("#final-score")), "78.5");

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, Lang, Problem, ProblemReason};
+use super::error::{app_err, ApiError, Lang, Problem, ProblemReason};
 use super::extract::{session_token, ApiJson, ApiPath, ApiQuery, Auth, SESSION_COOKIE};
 use super::AppState;
 use crate::app::projects::{ActionDone, ActionInput, ListFilter, NewProject, ProjectView};
@@ -18,10 +18,6 @@ use crate::store::entity::project;
 use crate::workflow::engine::{Reason, Refusal, Relation};
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn app_err(lang: Lang) -> impl Fn(AppError) -> ApiError {
-    move |e| ApiError::from_app(e, lang, None)
-}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::error::{ApiError, Lang, Problem};
+use super::error::{app_err, ApiError, Lang, Problem};
 use super::extract::{ApiJson, ApiPath, Auth};
 use super::AppState;
 use crate::app::accounts::NewUser;
@@ -16,10 +16,6 @@ use crate::app::directory::UserChanges;
 use crate::store::entity::{organisation, user};
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn app_err(lang: Lang) -> impl Fn(crate::app::AppError) -> ApiError {
-    move |e| ApiError::from_app(e, lang, None)
-}
 
 /// An organisation: the district (no parent) or one of its subdistricts.
 #[derive(Serialize, ToSchema)]

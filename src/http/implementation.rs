@@ -10,16 +10,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::api::visible_project;
-use super::error::{ApiError, Lang, Problem};
+use super::error::{app_err, ApiError, Lang, Problem};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::app::implementation::{CalendarItem, GuidanceView, MilestoneView, Timeline};
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn app_err(lang: Lang) -> impl Fn(crate::app::AppError) -> ApiError {
-    move |e| ApiError::from_app(e, lang, None)
-}
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

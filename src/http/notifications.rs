@@ -6,16 +6,12 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, Lang, Problem};
+use super::error::{app_err, ApiError, Lang, Problem};
 use super::extract::{ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::app::notifications::MailView;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn app_err(lang: Lang) -> impl Fn(crate::app::AppError) -> ApiError {
-    move |e| ApiError::from_app(e, lang, None)
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct MailList {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiError, Lang, Problem};
+use super::error::{app_err, ApiError, Lang, Problem};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::app::projects::ProjectView;
@@ -16,10 +16,6 @@ use crate::app::topics::{CommentView, TopicEventView, TopicInput};
 use crate::store::entity::topic;
 
 type ApiResult<T> = Result<T, ApiError>;
-
-fn app_err(lang: Lang) -> impl Fn(crate::app::AppError) -> ApiError {
-    move |e| ApiError::from_app(e, lang, None)
-}
 
 /// A candidate problem of a subdistrict.
 #[derive(Serialize, ToSchema)]

@@ -121,7 +121,10 @@ fn main() {
                 std::thread::spawn(move || {
                     let _ = server.serve();
                 });
-                ("mailin-embedded".to_string(), format!("127.0.0.1:{port}"))
+                (
+                    format!("mailin-embedded at 127.0.0.1:{port}"),
+                    format!("127.0.0.1:{port}"),
+                )
             }
         };
         let transport = Transport::with_connections(
@@ -151,7 +154,7 @@ fn main() {
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(sent, n);
         println!(
-            "SQLite outbox -> {server_name} on 127.0.0.1, {connections} connection(s): {sent} mails (rendered, text + HTML) in {secs:.2} s = {:.0} mails/s{}",
+            "SQLite outbox -> {server_name}, {connections} connection(s): {sent} mails (rendered, text + HTML) in {secs:.2} s = {:.0} mails/s{}",
             sent as f64 / secs,
             if external.is_none() {
                 format!("; the server received {}", received.load(Ordering::Relaxed))

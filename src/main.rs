@@ -69,8 +69,8 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
-    /// Run the reminder planner as of a moment: queue (or with --dry-run, list) the deadline
-    /// reminders and escalations due since the last run.
+    /// Run the planners as of a moment: queue (or with --dry-run, list) the deadline reminders
+    /// and escalations, periodic schedules and window notices due since the last run.
     Remind {
         /// The moment to plan as of (RFC 3339, e.g. 2026-06-28T09:00:00+08:00); default now.
         #[arg(long)]

@@ -26,9 +26,15 @@ struct Inbox {
     current: Vec<u8>,
     to: Vec<String>,
     all: Arc<Mutex<Vec<Received>>>,
+    /// EHLO/HELO greetings: one per connection a client opened.
+    helos: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl mailin_embedded::Handler for Inbox {
+    fn helo(&mut self, _: std::net::IpAddr, _: &str) -> mailin_embedded::Response {
+        self.helos.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        mailin_embedded::response::OK
+    }
     fn data_start(
         &mut self,
         _: &str,
@@ -55,10 +61,23 @@ impl mailin_embedded::Handler for Inbox {
 
 /// A real SMTP server on `port` (0: any); answers its port and what it received.
 fn smtp_server(port: u16) -> (u16, Arc<Mutex<Vec<Received>>>) {
+    let (port, all, _) = counting_smtp_server(port);
+    (port, all)
+}
+
+/// As [`smtp_server`], also counting the connections clients opened (their greetings).
+fn counting_smtp_server(
+    port: u16,
+) -> (
+    u16,
+    Arc<Mutex<Vec<Received>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP port");
     let port = listener.local_addr().unwrap().port();
     let inbox = Inbox::default();
     let all = inbox.all.clone();
+    let helos = inbox.helos.clone();
     let mut server = mailin_embedded::Server::new(inbox);
     // Enough threads for every pooled connection the tests open at once (two senders with
     // four connections each): mailin serves one connection per thread, and a connection
@@ -70,7 +89,7 @@ fn smtp_server(port: u16) -> (u16, Arc<Mutex<Vec<Received>>>) {
     std::thread::spawn(move || {
         let _ = server.serve();
     });
-    (port, all)
+    (port, all, helos)
 }
 
 /// A port nothing listens on (bound and released).
@@ -510,4 +529,41 @@ async fn history_dead_letters_and_retry_over_http() {
         got[0].to
     );
     server.stop().await;
+}
+
+/// The transport keeps connections open for the next mail (one greeting for many mails, one at
+/// a time), and closes those left idle.
+#[tokio::test]
+async fn connections_are_reused_and_idle_ones_closed() {
+    use std::sync::atomic::Ordering;
+    let (port, inbox, helos) = counting_smtp_server(0);
+    let transport = smtp(port);
+    let mail = |i: usize| {
+        lettre::Message::builder()
+            .from("书记项目 <noreply@sp.test>".parse().unwrap())
+            .to(format!("r{i}@sp.test").parse().unwrap())
+            .subject(format!("第{i}封"))
+            .body(format!("正文{i}"))
+            .unwrap()
+    };
+    for i in 0..5 {
+        transport.send(mail(i), "unused").await.unwrap();
+    }
+    assert_eq!(inbox.lock().unwrap().len(), 5);
+    assert_eq!(
+        helos.load(Ordering::SeqCst),
+        1,
+        "one connection for five mails"
+    );
+    // Not idle long enough: kept.
+    transport
+        .close_idle(std::time::Duration::from_secs(60))
+        .await;
+    transport.send(mail(5), "unused").await.unwrap();
+    assert_eq!(helos.load(Ordering::SeqCst), 1);
+    // Idle ones closed: the next mail opens a new connection.
+    transport.close_idle(std::time::Duration::ZERO).await;
+    transport.send(mail(6), "unused").await.unwrap();
+    assert_eq!(helos.load(Ordering::SeqCst), 2);
+    assert_eq!(inbox.lock().unwrap().len(), 7);
 }

@@ -292,6 +292,9 @@ impl Sender {
                 }
             };
             if !busy {
+                self.transport
+                    .close_idle(std::time::Duration::from_secs(30))
+                    .await;
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
                     _ = shutdown.changed() => break,

@@ -180,6 +180,24 @@ impl Transport {
         }
     }
 
+    /// Say goodbye on pooled connections idle longer than `idle`: servers drop idle clients
+    /// after a few minutes, and a connection they dropped is only a socket left to close.
+    pub async fn close_idle(&self, idle: Duration) {
+        if let Transport::Smtp(pool) = self {
+            let stale: Vec<AsyncSmtpConnection> = {
+                let mut conns = pool.lock_idle();
+                let (stale, fresh): (Vec<_>, Vec<_>) = conns
+                    .drain(..)
+                    .partition(|(_, since)| since.elapsed() > idle);
+                *conns = fresh;
+                stale.into_iter().map(|(c, _)| c).collect()
+            };
+            for mut conn in stale {
+                let _ = tokio::time::timeout(Duration::from_secs(5), conn.quit()).await;
+            }
+        }
+    }
+
     /// Deliver one message; `name` names its file when writing files.
     pub async fn send(&self, message: Message, name: &str) -> Result<(), SendError> {
         match self {

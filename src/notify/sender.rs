@@ -3,9 +3,10 @@
 //! Claiming sets a lease (the row's next attempt moves into the future and its attempt count
 //! grows) in one transaction; on PostgreSQL the rows are selected `FOR UPDATE SKIP LOCKED`, so
 //! several server processes never claim the same mail. A sender that dies mid-batch leaves its
-//! unsent rows to come due again when the lease ends: nothing is lost. Each mail is marked
-//! sent right after the server accepted it; the Message-ID is derived from the outbox key so
-//! that a receiver can recognise the one duplicate a crash in that instant could cause.
+//! unsent rows to come due again when the lease ends: nothing is lost. Up to `concurrency`
+//! mails are in flight at once, and each is marked sent right after the server accepted it;
+//! the Message-ID is derived from the outbox key so that a receiver can recognise the
+//! duplicate a crash in that instant could cause (at most one per mail then in flight).
 
 use std::sync::Arc;
 

@@ -1,7 +1,10 @@
 //! Mails delivered per second from the outbox to a local SMTP server (mailin-embedded over TCP
-//! on 127.0.0.1), rendering included. Prints the figure.
+//! on 127.0.0.1, or any SMTP server named by SP_BENCH_SMTP), rendering included. Prints the
+//! figure.
 //!
-//! Run: `cargo bench --bench mail` (SP_BENCH_MAILS sets how many; default 3000).
+//! Run: `cargo bench --bench mail`. SP_BENCH_MAILS sets how many (default 3000),
+//! SP_BENCH_CONNECTIONS the connections and mails in flight (default 4), SP_BENCH_SMTP=HOST:PORT
+//! another server (e.g. `python3 -m aiosmtpd -n -l 127.0.0.1:8025`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -30,6 +33,13 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
+    let connections: usize = std::env::var("SP_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let external = std::env::var("SP_BENCH_SMTP")
+        .ok()
+        .filter(|s| !s.is_empty());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,23 +105,40 @@ fn main() {
             .await
             .unwrap();
         }
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let count = Count::default();
         let received = count.0.clone();
-        let mut server = mailin_embedded::Server::new(count);
-        server.with_name("bench.invalid").with_num_threads(4).with_tcp_listener(listener);
-        std::thread::spawn(move || {
-            let _ = server.serve();
-        });
-        let transport =
-            Transport::new(Some(&format!("smtp+plain://127.0.0.1:{port}")), "unused".into())
-                .unwrap();
+        let (server_name, address) = match &external {
+            Some(addr) => (format!("the SMTP server at {addr}"), addr.clone()),
+            None => {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let port = listener.local_addr().unwrap().port();
+                let mut server = mailin_embedded::Server::new(count);
+                // One thread per connection, with room to spare.
+                server
+                    .with_name("bench.invalid")
+                    .with_num_threads(connections as u32 + 4)
+                    .with_tcp_listener(listener);
+                std::thread::spawn(move || {
+                    let _ = server.serve();
+                });
+                (
+                    format!("mailin-embedded at 127.0.0.1:{port}"),
+                    format!("127.0.0.1:{port}"),
+                )
+            }
+        };
+        let transport = Transport::with_connections(
+            Some(&format!("smtp+plain://{address}")),
+            "unused".into(),
+            connections,
+        )
+        .unwrap();
         let sender = Sender::new(
             app.clone(),
             transport,
             SenderSettings {
                 batch: 200,
+                concurrency: connections,
                 ..Default::default()
             },
         );
@@ -127,9 +154,13 @@ fn main() {
         let secs = started.elapsed().as_secs_f64();
         assert_eq!(sent, n);
         println!(
-            "SQLite outbox -> local SMTP server: {sent} mails (rendered, text + HTML) in {secs:.2} s = {:.0} mails/s; the server received {}",
+            "SQLite outbox -> {server_name}, {connections} connection(s): {sent} mails (rendered, text + HTML) in {secs:.2} s = {:.0} mails/s{}",
             sent as f64 / secs,
-            received.load(Ordering::Relaxed)
+            if external.is_none() {
+                format!("; the server received {}", received.load(Ordering::Relaxed))
+            } else {
+                String::new()
+            }
         );
     });
 }

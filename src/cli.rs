@@ -433,9 +433,10 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
     };
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(bind);
     println!("Secretary Projects is listening on http://{addr}  (API: http://{addr}/api/v1, health: http://{addr}/healthz)");
-    let transport = match crate::notify::Transport::new(
+    let transport = match crate::notify::Transport::with_connections(
         config.mail.smtp_url.as_deref(),
         config.mail.dir.clone(),
+        config.mail.connections,
     ) {
         Ok(t) => t,
         Err(e) => {
@@ -444,16 +445,7 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
         }
     };
     println!("Mail: {}", transport.describe());
-    let sender = crate::notify::Sender::new(
-        app.clone(),
-        transport,
-        crate::notify::SenderSettings {
-            from: config.mail.from.clone(),
-            public_url: config.public_url.clone(),
-            max_attempts: config.mail.max_attempts,
-            ..Default::default()
-        },
-    );
+    let sender = crate::notify::Sender::new(app.clone(), transport, sender_settings(&config));
     let mut scheduler = match crate::schedule::runner::start(app.clone(), config.time_zone).await {
         Ok(s) => s,
         Err(e) => {
@@ -482,6 +474,83 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
             eprintln!("server error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn sender_settings(config: &crate::config::Config) -> crate::notify::SenderSettings {
+    crate::notify::SenderSettings {
+        from: config.mail.from.clone(),
+        public_url: config.public_url.clone(),
+        max_attempts: config.mail.max_attempts,
+        concurrency: config.mail.connections,
+        lease: chrono::Duration::seconds(i64::from(config.mail.lease_seconds)),
+        ..Default::default()
+    }
+}
+
+/// `send`: deliver what is due in the outbox, pass after pass, until a pass finds nothing;
+/// then say what is left (mail waiting for a retry, or leased by a sender that may have died).
+pub async fn send(config: crate::config::Config) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let db = match open(Some(config.database_url.clone())).await {
+        Ok(db) => db,
+        Err(c) => return c,
+    };
+    let app = match start_app(db, &config.workflows).await {
+        Ok(a) => a,
+        Err(c) => return c,
+    };
+    let transport = match crate::notify::Transport::with_connections(
+        config.mail.smtp_url.as_deref(),
+        config.mail.dir.clone(),
+        config.mail.connections,
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("mail: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Mail: {}", transport.describe());
+    let sender = crate::notify::Sender::new(app.clone(), transport, sender_settings(&config));
+    let mut total = crate::notify::RunReport::default();
+    loop {
+        match sender.run_once(chrono::Utc::now()).await {
+            Ok(r) if r == crate::notify::RunReport::default() => break,
+            Ok(r) => {
+                total.sent += r.sent;
+                total.retried += r.retried;
+                total.dead += r.dead;
+            }
+            Err(e) => {
+                eprintln!("cannot read or update the outbox: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let waiting = {
+        use crate::store::entity::outbox;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        outbox::Entity::find()
+            .filter(outbox::Column::SentAt.is_null())
+            .filter(outbox::Column::Dead.eq(false))
+            .count(&app.db.read)
+            .await
+            .unwrap_or(0)
+    };
+    println!(
+        "Sent {} mail(s); {} to be tried again later, {} dead letter(s); {} unsent mail(s) wait for a retry or a lease to end",
+        total.sent, total.retried, total.dead, waiting
+    );
+    if total.retried + total.dead > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -516,8 +585,11 @@ pub async fn remind(
         crate::schedule::run_reminders(&app, now, since, config.time_zone, dry_run).await;
     let periodic =
         crate::schedule::periodic::run_schedules(&app, now, since, config.time_zone, dry_run).await;
+    let windows =
+        crate::schedule::windows::run_windows(&app, now, since, config.time_zone, dry_run).await;
     match reminders.and_then(|mut r| {
         r.extend(periodic?);
+        r.extend(windows?);
         Ok(r)
     }) {
         Ok(list) => {

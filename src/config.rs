@@ -36,6 +36,11 @@ pub struct MailConfig {
     pub dir: PathBuf,
     /// Tries before a mail is marked as a dead letter.
     pub max_attempts: u32,
+    /// SMTP connections open at once, and so mails in flight at once.
+    pub connections: usize,
+    /// How long a sender's claim on a mail lasts: a sender that dies leaves its unsent mail
+    /// to the others (or to itself, restarted) after this long.
+    pub lease_seconds: u32,
 }
 
 /// What the file may say. Every field optional; unknown keys refused.
@@ -58,6 +63,8 @@ struct FileMail {
     from: Option<String>,
     dir: Option<PathBuf>,
     max_attempts: Option<u32>,
+    connections: Option<u32>,
+    lease_seconds: Option<u32>,
 }
 
 /// Values given on the command line or in the environment (clap reads both).
@@ -152,6 +159,22 @@ impl Config {
                 origin("mail.max_attempts")
             )));
         }
+        let connections = mail.connections.unwrap_or(4);
+        if !(1..=64).contains(&connections) {
+            return Err(ConfigError(format!(
+                "{}: must be between 1 and 64, not {connections}",
+                origin("mail.connections")
+            )));
+        }
+        // A lease shorter than a slow batch would let a second sender take mail the first is
+        // still delivering.
+        let lease_seconds = mail.lease_seconds.unwrap_or(300);
+        if !(5..=86_400).contains(&lease_seconds) {
+            return Err(ConfigError(format!(
+                "{}: must be between 5 and 86400 seconds, not {lease_seconds}",
+                origin("mail.lease_seconds")
+            )));
+        }
         Ok(Config {
             bind,
             database_url,
@@ -169,6 +192,8 @@ impl Config {
                     .unwrap_or_else(|| "书记项目 <noreply@secretary-projects.invalid>".into()),
                 dir: mail.dir.unwrap_or_else(|| PathBuf::from(DEFAULT_MAIL_DIR)),
                 max_attempts,
+                connections: connections as usize,
+                lease_seconds,
             },
         })
     }

@@ -48,6 +48,14 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Deliver the mail that is due in the outbox, then exit: what the server's sender does,
+    /// as a one-off (after an SMTP outage, from cron, or beside a server that sends nothing).
+    Send {
+        /// Send through this SMTP server (smtp://, smtps://, smtp+plain://); without it mail
+        /// is written as .eml files under ./data/mail/.
+        #[arg(long, env = "SMTP_URL")]
+        smtp_url: Option<String>,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -61,8 +69,8 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
     },
-    /// Run the reminder planner as of a moment: queue (or with --dry-run, list) the deadline
-    /// reminders and escalations due since the last run.
+    /// Run the planners as of a moment: queue (or with --dry-run, list) the deadline reminders
+    /// and escalations, periodic schedules and window notices due since the last run.
     Remind {
         /// The moment to plan as of (RFC 3339, e.g. 2026-06-28T09:00:00+08:00); default now.
         #[arg(long)]
@@ -141,6 +149,7 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     let (bind, smtp_url) = match &args.command {
         Command::Serve { bind, smtp_url, .. } => (bind.clone(), smtp_url.clone()),
+        Command::Send { smtp_url } => (None, smtp_url.clone()),
         _ => (None, None),
     };
     let config = match Config::resolve(
@@ -178,6 +187,7 @@ fn main() -> ExitCode {
             run(Box::pin(cli::remind(config, at, since, dry_run)))
         }
         Command::Serve { demo, .. } => run(Box::pin(cli::serve(config, demo))),
+        Command::Send { .. } => run(Box::pin(cli::send(config))),
         Command::User { command } => match command {
             UserCommand::Add {
                 login,

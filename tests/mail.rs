@@ -26,9 +26,15 @@ struct Inbox {
     current: Vec<u8>,
     to: Vec<String>,
     all: Arc<Mutex<Vec<Received>>>,
+    /// EHLO/HELO greetings: one per connection a client opened.
+    helos: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl mailin_embedded::Handler for Inbox {
+    fn helo(&mut self, _: std::net::IpAddr, _: &str) -> mailin_embedded::Response {
+        self.helos.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        mailin_embedded::response::OK
+    }
     fn data_start(
         &mut self,
         _: &str,
@@ -55,16 +61,35 @@ impl mailin_embedded::Handler for Inbox {
 
 /// A real SMTP server on `port` (0: any); answers its port and what it received.
 fn smtp_server(port: u16) -> (u16, Arc<Mutex<Vec<Received>>>) {
+    let (port, all, _) = counting_smtp_server(port);
+    (port, all)
+}
+
+/// As [`smtp_server`], also counting the connections clients opened (their greetings).
+fn counting_smtp_server(
+    port: u16,
+) -> (
+    u16,
+    Arc<Mutex<Vec<Received>>>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the SMTP port");
     let port = listener.local_addr().unwrap().port();
     let inbox = Inbox::default();
     let all = inbox.all.clone();
+    let helos = inbox.helos.clone();
     let mut server = mailin_embedded::Server::new(inbox);
-    server.with_name("test.invalid").with_tcp_listener(listener);
+    // Enough threads for every pooled connection the tests open at once (two senders with
+    // four connections each): mailin serves one connection per thread, and a connection
+    // waiting for a thread would wait until the client gives up.
+    server
+        .with_name("test.invalid")
+        .with_num_threads(16)
+        .with_tcp_listener(listener);
     std::thread::spawn(move || {
         let _ = server.serve();
     });
-    (port, all)
+    (port, all, helos)
 }
 
 /// A port nothing listens on (bound and released).
@@ -223,11 +248,19 @@ async fn mail_reaches_a_real_smtp_server_once() {
     }
     let text = text.expect("a plain text part");
     let html = html.expect("an HTML part");
+    // Mails go out several at once, so the first to arrive may be about either project: the
+    // one whose title the subject names.
     let project = rows
         .iter()
-        .find(|r| r.recipient_email.contains("reviewer1"))
+        .filter(|r| r.recipient_email.contains("reviewer1"))
+        .find(|r| {
+            let payload: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
+            payload["project"]["title"]
+                .as_str()
+                .is_some_and(|title| subject.ends_with(title))
+        })
         .and_then(|r| r.project_id)
-        .unwrap();
+        .expect("the subject names one of reviewer1's projects");
     let link = format!("https://sp.test/projects/{project}");
     assert!(text.contains(&link), "{text}");
     assert!(text.contains("提交了立项申请"), "{text}");
@@ -496,4 +529,41 @@ async fn history_dead_letters_and_retry_over_http() {
         got[0].to
     );
     server.stop().await;
+}
+
+/// The transport keeps connections open for the next mail (one greeting for many mails, one at
+/// a time), and closes those left idle.
+#[tokio::test]
+async fn connections_are_reused_and_idle_ones_closed() {
+    use std::sync::atomic::Ordering;
+    let (port, inbox, helos) = counting_smtp_server(0);
+    let transport = smtp(port);
+    let mail = |i: usize| {
+        lettre::Message::builder()
+            .from("书记项目 <noreply@sp.test>".parse().unwrap())
+            .to(format!("r{i}@sp.test").parse().unwrap())
+            .subject(format!("第{i}封"))
+            .body(format!("正文{i}"))
+            .unwrap()
+    };
+    for i in 0..5 {
+        transport.send(mail(i), "unused").await.unwrap();
+    }
+    assert_eq!(inbox.lock().unwrap().len(), 5);
+    assert_eq!(
+        helos.load(Ordering::SeqCst),
+        1,
+        "one connection for five mails"
+    );
+    // Not idle long enough: kept.
+    transport
+        .close_idle(std::time::Duration::from_secs(60))
+        .await;
+    transport.send(mail(5), "unused").await.unwrap();
+    assert_eq!(helos.load(Ordering::SeqCst), 1);
+    // Idle ones closed: the next mail opens a new connection.
+    transport.close_idle(std::time::Duration::ZERO).await;
+    transport.send(mail(6), "unused").await.unwrap();
+    assert_eq!(helos.load(Ordering::SeqCst), 2);
+    assert_eq!(inbox.lock().unwrap().len(), 7);
 }

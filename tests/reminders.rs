@@ -304,3 +304,101 @@ async fn monthly_requests_and_weekly_digests() {
         .unwrap();
     assert!(!again.is_empty() && again.iter().all(|q| !q.new));
 }
+
+/// Window notices reach every secretary of the district, with or without a project; a run
+/// after downtime catches up once, a repeated run queues nothing twice, a dry run writes
+/// nothing, and the notice reads well.
+#[tokio::test]
+async fn window_notices_reach_everyone_concerned_once() {
+    use secretary_projects::schedule::windows::run_windows;
+    let t = env().await;
+    let _w = world(
+        &t.app,
+        2,
+        &[
+            ("admin", "admin", 0),
+            ("reviewer1", "reviewer", 0),
+            ("secretary1", "secretary", 1),
+            ("member1", "member", 1),
+            ("secretary2", "secretary", 2),
+        ],
+    )
+    .await;
+    // Down from January 15th to March 26th: the opening notice (February 1st) and the
+    // closing notice (7 days before March 31st) come out late, once each.
+    let (since, now) = (at(1, 15, 9), at(3, 26, 9));
+    let dry = run_windows(&t.app, now, Some(since), TZ, true)
+        .await
+        .unwrap();
+    let mut got: Vec<(String, String)> = dry
+        .iter()
+        .map(|q| (q.template.clone(), q.recipient_login.clone()))
+        .collect();
+    got.sort();
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        got,
+        vec![
+            pair("window_closing", "secretary1"),
+            pair("window_closing", "secretary2"),
+            pair("window_opened", "secretary1"),
+            pair("window_opened", "secretary2"),
+        ]
+    );
+    assert_eq!(
+        outbox::Entity::find().count(&t.app.db.read).await.unwrap(),
+        0,
+        "a dry run writes nothing"
+    );
+    let first = run_windows(&t.app, now, Some(since), TZ, false)
+        .await
+        .unwrap();
+    assert!(first.iter().all(|q| q.new) && first.len() == 4);
+    let again = run_windows(&t.app, now, Some(since), TZ, false)
+        .await
+        .unwrap();
+    assert!(again.iter().all(|q| !q.new), "{again:#?}");
+    assert_eq!(
+        outbox::Entity::find().count(&t.app.db.read).await.unwrap(),
+        4
+    );
+    // The next run starts where this one ended: nothing until the self-check window.
+    assert!(run_windows(&t.app, at(10, 31, 9), None, TZ, false)
+        .await
+        .unwrap()
+        .is_empty());
+    // Rendered in the recipient's language: the window, its days and the link.
+    let row = outbox::Entity::find()
+        .filter(outbox::Column::Template.eq("window_opened"))
+        .one(&t.app.db.read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.project_id, None);
+    let payload: serde_json::Value = serde_json::from_str(&row.payload).unwrap();
+    let wf = t
+        .app
+        .registry
+        .current("secretary_project")
+        .unwrap()
+        .workflow;
+    let mail = secretary_projects::notify::Mailer::new()
+        .render(
+            &wf,
+            "window_opened",
+            "zh",
+            &payload,
+            "书记",
+            "https://sp.test",
+        )
+        .unwrap();
+    assert_eq!(
+        mail.subject,
+        "【窗口开启】立项申请窗口：2026-02-01 至 2026-03-31 23:59"
+    );
+    assert!(
+        mail.text.contains("https://sp.test/projects"),
+        "{}",
+        mail.text
+    );
+}

@@ -79,6 +79,9 @@ const EXPECTED_FIRST_PROBLEM: &[(&str, usize, usize, &str)] = &[
     ("24-leaves-terminal.yaml", 40, 18, "transition `finish` leaves terminal stage `done`"),
     ("25-bad-timezone.yaml", 4, 11, "unknown time zone `Asia/Beijing`"),
     ("26-wrong-type.yaml", 60, 15, "expected a number"),
+    ("27-window-closes-on-relative-deadline.yaml", 56, 13, "window `requests` closes with deadline `fix_within`, which has no fixed `date`"),
+    ("28-window-opens-after-it-closes.yaml", 55, 12, "window `requests` opens on 04-01, after it closes on 03-31"),
+    ("29-window-notice-before-it-opens.yaml", 59, 22, "window `requests` is open 31 day(s), so a notice `5w` before it closes would go out before it opens"),
 ];
 
 #[test]

@@ -3,9 +3,10 @@
 //! Claiming sets a lease (the row's next attempt moves into the future and its attempt count
 //! grows) in one transaction; on PostgreSQL the rows are selected `FOR UPDATE SKIP LOCKED`, so
 //! several server processes never claim the same mail. A sender that dies mid-batch leaves its
-//! unsent rows to come due again when the lease ends: nothing is lost. Each mail is marked
-//! sent right after the server accepted it; the Message-ID is derived from the outbox key so
-//! that a receiver can recognise the one duplicate a crash in that instant could cause.
+//! unsent rows to come due again when the lease ends: nothing is lost. Up to `concurrency`
+//! mails are in flight at once, and each is marked sent right after the server accepted it;
+//! the Message-ID is derived from the outbox key so that a receiver can recognise the
+//! duplicate a crash in that instant could cause (at most one per mail then in flight).
 
 use std::sync::Arc;
 
@@ -32,6 +33,9 @@ pub struct SenderSettings {
     pub batch: u64,
     /// How long a claim lasts before an unsent mail comes due again.
     pub lease: Duration,
+    /// Mails delivered at once (each on its own SMTP connection). Keep it at or below the
+    /// transport's connections, and below what the SMTP server serves at once.
+    pub concurrency: usize,
 }
 
 impl Default for SenderSettings {
@@ -42,6 +46,7 @@ impl Default for SenderSettings {
             max_attempts: 8,
             batch: 50,
             lease: Duration::minutes(5),
+            concurrency: super::transport::DEFAULT_CONNECTIONS,
         }
     }
 }
@@ -58,6 +63,12 @@ pub fn backoff(attempts: u32) -> Duration {
     let shift = Ord::min(attempts.saturating_sub(1), 20);
     let secs = 30i64.saturating_mul(1i64 << shift);
     Duration::seconds(Ord::min(secs, 6 * 3600))
+}
+
+enum Outcome {
+    Sent,
+    Retry,
+    Dead,
 }
 
 pub struct Sender {
@@ -110,51 +121,75 @@ impl Sender {
         Ok(rows)
     }
 
-    /// One pass: claim, deliver, record. Answers what happened.
+    /// One pass: claim, deliver, record. Answers what happened. Up to `concurrency` mails are
+    /// in flight at once; each is recorded as soon as its own delivery ends, so a sender that
+    /// dies mid-batch leaves only the mails it had not yet seen accepted.
     pub async fn run_once(&self, now: DateTime<Utc>) -> AppResult<RunReport> {
+        use futures_util::stream::{self, StreamExt};
         let rows = self.claim(now).await?;
+        let outcomes: Vec<AppResult<Outcome>> = stream::iter(rows)
+            .map(|row| async move {
+                let result = self.deliver(&row).await;
+                self.record(&row, result, now).await
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
         let mut report = RunReport::default();
-        for row in rows {
-            let attempts = row.attempts as u32 + 1;
-            match self.deliver(&row).await {
-                Ok(()) => {
-                    outbox::Entity::update_many()
-                        .col_expr(outbox::Column::SentAt, Expr::value(now))
-                        .col_expr(
-                            outbox::Column::LastError,
-                            Expr::value(Option::<String>::None),
-                        )
-                        .filter(outbox::Column::Id.eq(row.id))
-                        .filter(outbox::Column::SentAt.is_null())
-                        .exec(&self.app.db.write)
-                        .await?;
-                    report.sent += 1;
-                    self.app.metrics.mail_outcome("sent", 1);
-                }
-                Err((permanent, message)) => {
-                    let dead = permanent || attempts >= self.settings.max_attempts;
-                    tracing::warn!(outbox = row.id, attempts, dead, error = %message, "mail not delivered");
-                    outbox::Entity::update_many()
-                        .col_expr(outbox::Column::LastError, Expr::value(Some(message)))
-                        .col_expr(outbox::Column::Dead, Expr::value(dead))
-                        .col_expr(
-                            outbox::Column::NextAttemptAt,
-                            Expr::value(now + backoff(attempts)),
-                        )
-                        .filter(outbox::Column::Id.eq(row.id))
-                        .exec(&self.app.db.write)
-                        .await?;
-                    if dead {
-                        report.dead += 1;
-                        self.app.metrics.mail_outcome("dead", 1);
-                    } else {
-                        report.retried += 1;
-                        self.app.metrics.mail_outcome("retry", 1);
-                    }
-                }
+        for outcome in outcomes {
+            match outcome? {
+                Outcome::Sent => report.sent += 1,
+                Outcome::Retry => report.retried += 1,
+                Outcome::Dead => report.dead += 1,
             }
         }
         Ok(report)
+    }
+
+    async fn record(
+        &self,
+        row: &outbox::Model,
+        result: Result<(), (bool, String)>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Outcome> {
+        let attempts = row.attempts as u32 + 1;
+        match result {
+            Ok(()) => {
+                outbox::Entity::update_many()
+                    .col_expr(outbox::Column::SentAt, Expr::value(now))
+                    .col_expr(
+                        outbox::Column::LastError,
+                        Expr::value(Option::<String>::None),
+                    )
+                    .filter(outbox::Column::Id.eq(row.id))
+                    .filter(outbox::Column::SentAt.is_null())
+                    .exec(&self.app.db.write)
+                    .await?;
+                self.app.metrics.mail_outcome("sent", 1);
+                Ok(Outcome::Sent)
+            }
+            Err((permanent, message)) => {
+                let dead = permanent || attempts >= self.settings.max_attempts;
+                tracing::warn!(outbox = row.id, attempts, dead, error = %message, "mail not delivered");
+                outbox::Entity::update_many()
+                    .col_expr(outbox::Column::LastError, Expr::value(Some(message)))
+                    .col_expr(outbox::Column::Dead, Expr::value(dead))
+                    .col_expr(
+                        outbox::Column::NextAttemptAt,
+                        Expr::value(now + backoff(attempts)),
+                    )
+                    .filter(outbox::Column::Id.eq(row.id))
+                    .exec(&self.app.db.write)
+                    .await?;
+                if dead {
+                    self.app.metrics.mail_outcome("dead", 1);
+                    Ok(Outcome::Dead)
+                } else {
+                    self.app.metrics.mail_outcome("retry", 1);
+                    Ok(Outcome::Retry)
+                }
+            }
+        }
     }
 
     /// Render and hand one mail to the transport. Err((permanent, why)).
@@ -258,6 +293,9 @@ impl Sender {
                 }
             };
             if !busy {
+                self.transport
+                    .close_idle(std::time::Duration::from_secs(30))
+                    .await;
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
                     _ = shutdown.changed() => break,

@@ -7,6 +7,7 @@ pub mod periodic;
 pub mod plan;
 pub mod runner;
 pub mod simulate;
+pub mod windows;
 
 use std::collections::HashMap;
 
@@ -147,6 +148,11 @@ pub async fn run_reminders(
             let roles: Vec<&str> = m.roles.iter().map(String::as_str).collect();
             let mut to = eligible(&w, p, people.clone(), &roles);
             let milestone = m.item.milestone_id.and_then(|mid| milestones.get(&mid));
+            // A milestone reported done keeps its deadline row (a later report below 100 %
+            // reopens it), but nobody is reminded of, or escalated for, finished work.
+            if milestone.is_some_and(|ms| ms.done_at.is_some()) {
+                continue;
+            }
             if m.owner {
                 if let Some(owner) = milestone.as_ref().and_then(|ms| ms.owner_user_id) {
                     if !to.iter().any(|u| u.id == owner) {
@@ -196,27 +202,49 @@ pub async fn run_reminders(
                     at: m.at,
                     new: true,
                 });
-                rows_out.push(outbox::ActiveModel {
-                    unique_key: Set(key),
-                    recipient_user_id: Set(Some(u.id)),
-                    recipient_email: Set(u.email.clone()),
-                    language: Set(u.language.clone()),
-                    template: Set(m.template.clone()),
-                    project_id: Set(Some(p.id)),
-                    payload: Set(payload.to_string()),
-                    created_at: Set(now),
-                    due_at: Set(m.at),
-                    next_attempt_at: Set(now),
-                    attempts: Set(0),
-                    last_error: Set(None),
-                    sent_at: Set(None),
-                    dead: Set(false),
-                    ..Default::default()
-                });
+                rows_out.push(outbox_row(
+                    key,
+                    &u,
+                    &m.template,
+                    Some(p.id),
+                    payload,
+                    now,
+                    m.at,
+                ));
             }
         }
     }
     finish_run(app, REMINDERS, queued, rows_out, now, dry_run).await
+}
+
+/// The outbox row of one planned mail to `u`, due at `at` and sendable from `now`: the one
+/// builder the reminder, schedule and window runs share.
+pub(crate) fn outbox_row(
+    key: String,
+    u: &user::Model,
+    template: &str,
+    project_id: Option<i64>,
+    payload: serde_json::Value,
+    now: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> outbox::ActiveModel {
+    outbox::ActiveModel {
+        unique_key: Set(key),
+        recipient_user_id: Set(Some(u.id)),
+        recipient_email: Set(u.email.clone()),
+        language: Set(u.language.clone()),
+        template: Set(template.to_string()),
+        project_id: Set(project_id),
+        payload: Set(payload.to_string()),
+        created_at: Set(now),
+        due_at: Set(at),
+        next_attempt_at: Set(now),
+        attempts: Set(0),
+        last_error: Set(None),
+        sent_at: Set(None),
+        dead: Set(false),
+        ..Default::default()
+    }
 }
 
 /// Mark which mails an earlier run already queued; unless `dry_run`, insert the new ones

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use super::Queued;
 use crate::app::{App, AppResult};
-use crate::store::entity::{milestone, outbox, project, scheduler_run, user};
+use crate::store::entity::{milestone, project, scheduler_run, user};
 use crate::store::queries::eligible;
 use crate::workflow::model::ScheduleKind;
 use crate::workflow::progress::{self, MilestoneFacts, MilestoneStatus};
@@ -41,34 +41,6 @@ pub fn latest_instant(
         }
     }
     latest
-}
-
-fn row(
-    key: String,
-    u: &user::Model,
-    template: &str,
-    project_id: Option<i64>,
-    payload: serde_json::Value,
-    now: DateTime<Utc>,
-    at: DateTime<Utc>,
-) -> outbox::ActiveModel {
-    outbox::ActiveModel {
-        unique_key: Set(key),
-        recipient_user_id: Set(Some(u.id)),
-        recipient_email: Set(u.email.clone()),
-        language: Set(u.language.clone()),
-        template: Set(template.to_string()),
-        project_id: Set(project_id),
-        payload: Set(payload.to_string()),
-        created_at: Set(now),
-        due_at: Set(at),
-        next_attempt_at: Set(now),
-        attempts: Set(0),
-        last_error: Set(None),
-        sent_at: Set(None),
-        dead: Set(false),
-        ..Default::default()
-    }
 }
 
 /// Run every current definition's schedules as of `now`, from `since` (default: the last
@@ -107,10 +79,36 @@ pub async fn run_schedules(
                     continue;
                 }
                 let roles: Vec<&str> = s.notify.iter().map(|r| r.as_str()).collect();
-                let people = user::Entity::find()
-                    .filter(user::Column::Active.eq(true))
-                    .all(&app.db.read)
-                    .await?;
+                // Only the people of the projects' organisations and districts: those are all
+                // a mail about these projects can reach (as in the reminder run).
+                let mut org_ids: Vec<i64> = projects
+                    .iter()
+                    .flat_map(|p| [Some(p.organisation_id), p.district_id])
+                    .flatten()
+                    .collect();
+                org_ids.sort();
+                org_ids.dedup();
+                let mut people_of: HashMap<i64, Vec<user::Model>> = HashMap::new();
+                for chunk in org_ids.chunks(5000) {
+                    for u in user::Entity::find()
+                        .filter(user::Column::OrganisationId.is_in(chunk.to_vec()))
+                        .filter(user::Column::Active.eq(true))
+                        .all(&app.db.read)
+                        .await?
+                    {
+                        people_of.entry(u.organisation_id).or_default().push(u);
+                    }
+                }
+                let people_of_project = |p: &project::Model| -> Vec<user::Model> {
+                    let mut v = people_of
+                        .get(&p.organisation_id)
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Some(d) = p.district_id.filter(|d| *d != p.organisation_id) {
+                        v.extend(people_of.get(&d).cloned().unwrap_or_default());
+                    }
+                    v
+                };
                 let stage_name = |id: &str, lang: &str| {
                     w.stage(id)
                         .map(|st| st.name.get(lang).to_string())
@@ -119,7 +117,7 @@ pub async fn run_schedules(
                 match s.kind.get() {
                     ScheduleKind::PerProject => {
                         for p in &projects {
-                            for u in eligible(w, p, people.clone(), &roles) {
+                            for u in eligible(w, p, people_of_project(p), &roles) {
                                 let lang = if u.language == "en" { "en" } else { "zh" };
                                 let key = format!(
                                     "schedule:{}:{}:{}:{}",
@@ -145,7 +143,7 @@ pub async fn run_schedules(
                                     at,
                                     new: true,
                                 });
-                                rows.push(row(
+                                rows.push(super::outbox_row(
                                     key,
                                     &u,
                                     s.template.as_str(),
@@ -202,7 +200,7 @@ pub async fn run_schedules(
                         let mut per_user: HashMap<i64, (user::Model, Vec<&project::Model>)> =
                             HashMap::new();
                         for p in &projects {
-                            for u in eligible(w, p, people.clone(), &roles) {
+                            for u in eligible(w, p, people_of_project(p), &roles) {
                                 per_user
                                     .entry(u.id)
                                     .or_insert_with(|| (u.clone(), Vec::new()))
@@ -245,7 +243,15 @@ pub async fn run_schedules(
                                 at,
                                 new: true,
                             });
-                            rows.push(row(key, u, s.template.as_str(), None, payload, now, at));
+                            rows.push(super::outbox_row(
+                                key,
+                                u,
+                                s.template.as_str(),
+                                None,
+                                payload,
+                                now,
+                                at,
+                            ));
                         }
                     }
                 }

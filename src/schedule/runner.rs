@@ -1,5 +1,5 @@
-//! The scheduler inside the server: tokio-cron-scheduler runs the reminder planner and the
-//! definitions' periodic schedules every minute (cron with a seconds field, in the district's time zone). The database is the
+//! The scheduler inside the server: tokio-cron-scheduler runs the reminder planner, the
+//! definitions' periodic schedules and the window notices every minute (cron with a seconds field, in the district's time zone). The database is the
 //! memory: each run starts where the last recorded one ended, so a restart catches up.
 
 use chrono::Utc;
@@ -28,6 +28,17 @@ pub async fn start(app: App, tz: chrono_tz::Tz) -> Result<JobScheduler, String> 
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "schedule run failed; the next run catches up")
+                }
+            }
+            match super::windows::run_windows(&app, now, None, tz, false).await {
+                Ok(list) => {
+                    let new = list.iter().filter(|q| q.new).count();
+                    if new > 0 {
+                        tracing::info!(queued = new, "window notices queued");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "window run failed; the next run catches up")
                 }
             }
             match super::run_reminders(&app, now, None, tz, false).await {

@@ -1,7 +1,7 @@
 //! `workflow simulate FILE --year YEAR`: the year's calendar of a definition, so that a
 //! district can check it before it goes live: every fixed-date deadline with its reminders
-//! and escalation, relative deadlines with their offsets, and every occurrence of the periodic
-//! schedules. Pure: the definition and the year in, lines out.
+//! and escalation, relative deadlines with their offsets, every occurrence of the periodic
+//! schedules, and the windows with their opening and closing notices. Pure: the definition and the year in, lines out.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
@@ -140,6 +140,48 @@ pub fn calendar(w: &Workflow, year: i32, lang: &str) -> Vec<Entry> {
             }
         }
     }
+    for (i, win) in w.definition.windows.iter().enumerate() {
+        let Some((opens, closes)) = super::windows::window_span(w, i, year) else {
+            continue;
+        };
+        let roles: Vec<&str> = win.notify.iter().map(|r| r.as_str()).collect();
+        out.push(Entry {
+            at: Some(opens),
+            what: format!(
+                "window     {} opens → {} (everyone holding the role, {})",
+                win.name.get(lang),
+                roles.join(", "),
+                win.open_template.as_str()
+            ),
+        });
+        for before in &w.windows[i].closing_before {
+            let at = closes - *before;
+            if at < opens {
+                continue;
+            }
+            out.push(Entry {
+                at: Some(at),
+                what: format!(
+                    "window     {} closes in {} → {} ({})",
+                    win.name.get(lang),
+                    human(*before),
+                    roles.join(", "),
+                    win.closing_template
+                        .as_ref()
+                        .map(|t| t.as_str())
+                        .unwrap_or("")
+                ),
+            });
+        }
+        out.push(Entry {
+            at: Some(closes),
+            what: format!(
+                "window     {} closes (deadline `{}`)",
+                win.name.get(lang),
+                win.closes
+            ),
+        });
+    }
     // Relative entries first, then the dated ones in order.
     out.sort_by(|a, b| match (a.at, b.at) {
         (None, None) => std::cmp::Ordering::Equal,
@@ -192,6 +234,11 @@ mod tests {
         assert!(cal
             .iter()
             .any(|e| e.at.is_none() && e.what.contains("15d after `submit`")));
+        // The application window is announced on February 1st and a week before it closes.
+        assert_eq!(
+            at("window     立项申请窗口"),
+            vec!["2026-02-01 00:00", "2026-03-24 23:59", "2026-03-31 23:59"]
+        );
         // In order.
         let dated: Vec<_> = cal.iter().filter_map(|e| e.at).collect();
         assert!(dated.windows(2).all(|p| p[0] <= p[1]));

@@ -48,6 +48,15 @@ pub struct CompiledDeadline {
     pub escalate_after: Option<Duration>,
 }
 
+/// A window with its days parsed: it opens at 00:00 on `opens` and closes at the end of
+/// `closes` (its deadline's date), in the definition's time zone.
+#[derive(Debug, Clone)]
+pub struct CompiledWindow {
+    pub opens: MonthDay,
+    pub closes: MonthDay,
+    pub closing_before: Vec<Duration>,
+}
+
 #[derive(Debug, Clone)]
 pub struct CompiledTransition {
     pub from: Vec<usize>,
@@ -77,6 +86,8 @@ pub struct Workflow {
     pub outgoing: Vec<Vec<usize>>,
     pub deadlines: Vec<CompiledDeadline>,
     pub schedules: Vec<croner::Cron>,
+    /// Parallel to `definition.windows`.
+    pub windows: Vec<CompiledWindow>,
     /// Largest attachment per attachments field, by field id.
     pub attachment_limits: HashMap<String, u64>,
 }
@@ -205,6 +216,7 @@ struct Parts {
     outgoing: Vec<Vec<usize>>,
     deadlines: Vec<CompiledDeadline>,
     schedules: Vec<croner::Cron>,
+    windows: Vec<CompiledWindow>,
     attachment_limits: HashMap<String, u64>,
 }
 
@@ -226,6 +238,7 @@ impl Parts {
             outgoing: self.outgoing,
             deadlines: self.deadlines,
             schedules: self.schedules,
+            windows: self.windows,
             attachment_limits: self.attachment_limits,
         }
     }
@@ -695,6 +708,15 @@ impl Validator<'_> {
             self.resolve("template", &s.template, &template_index);
         }
 
+        let windows = self.windows(
+            d,
+            &role_index,
+            &template_index,
+            &deadline_index,
+            &deadlines,
+            &public_roles,
+        );
+
         self.unused_templates(d);
         if let Some(tp) = &d.topic_pool {
             self.topic_pool(tp, &role_index, &stage_index, &field_index, d);
@@ -731,8 +753,123 @@ impl Validator<'_> {
             outgoing,
             deadlines,
             schedules,
+            windows,
             attachment_limits,
         })
+    }
+
+    /// Windows: each closes on the day of a deadline with a fixed date, opens before that day,
+    /// tells roles that have accounts, and names its templates.
+    fn windows(
+        &mut self,
+        d: &Definition,
+        roles: &HashMap<String, usize>,
+        templates: &HashMap<String, usize>,
+        deadline_index: &HashMap<String, usize>,
+        deadlines: &[CompiledDeadline],
+        public_roles: &HashSet<usize>,
+    ) -> Vec<CompiledWindow> {
+        let _ = self.index("window", d.windows.iter().map(|w| &w.id));
+        let mut out = Vec::new();
+        for win in &d.windows {
+            self.label(loc(&win.id), &format!("window `{}`", win.id), &win.name);
+            let opens = match parse_month_day(&win.opens) {
+                Ok(md) => Some(md),
+                Err(e) => {
+                    self.report(loc(&win.opens), e);
+                    None
+                }
+            };
+            let closes = match self
+                .resolve("deadline", &win.closes, deadline_index)
+                .and_then(|i| deadlines.get(i).map(|c| (i, &c.due)))
+            {
+                Some((_, CompiledDue::Date(md))) => Some(*md),
+                Some((i, _)) => {
+                    self.report(
+                        loc(&win.closes),
+                        format!(
+                            "window `{}` closes with deadline `{}`, which has no fixed `date`; a window closes on a calendar day (`due: {{ date: \"MM-DD\" }}`)",
+                            win.id, d.deadlines[i].id
+                        ),
+                    );
+                    None
+                }
+                None => None,
+            };
+            if let (Some(o), Some(c)) = (opens, closes) {
+                if (o.month, o.day) > (c.month, c.day) {
+                    self.report(
+                        loc(&win.opens),
+                        format!(
+                            "window `{}` opens on {:02}-{:02}, after it closes on {:02}-{:02} (deadline `{}`); a window opens and closes in the same year",
+                            win.id, o.month, o.day, c.month, c.day, win.closes
+                        ),
+                    );
+                }
+            }
+            if win.notify.is_empty() {
+                self.report(
+                    loc(&win.id),
+                    format!("window `{}` lists no `notify` roles to tell", win.id),
+                );
+            }
+            self.roles(&win.notify, roles);
+            for r in &win.notify {
+                if roles
+                    .get(r.as_str())
+                    .is_some_and(|i| public_roles.contains(i))
+                {
+                    self.report(
+                        loc(r),
+                        format!("role `{r}` has `scope: public` (no account) and cannot be sent notices"),
+                    );
+                }
+            }
+            self.resolve("template", &win.open_template, templates);
+            let closing_before: Vec<Duration> = win
+                .closing_before
+                .iter()
+                .filter_map(|b| self.duration(b))
+                .collect();
+            match &win.closing_template {
+                Some(t) => {
+                    self.resolve("template", t, templates);
+                }
+                None if !win.closing_before.is_empty() => self.report(
+                    loc(&win.id),
+                    format!(
+                        "window `{}` has `closing_before` but no `closing_template`",
+                        win.id
+                    ),
+                ),
+                None => {}
+            }
+            if let (Some(o), Some(c)) = (opens, closes) {
+                // Measured in a leap year: the longest a window can be.
+                let length = chrono::NaiveDate::from_ymd_opt(2024, c.month, c.day)
+                    .zip(chrono::NaiveDate::from_ymd_opt(2024, o.month, o.day))
+                    .map(|(c, o)| c - o + Duration::days(1));
+                for (text, before) in win.closing_before.iter().zip(&closing_before) {
+                    if length.is_some_and(|l| *before >= l) {
+                        self.report(
+                            loc(text),
+                            format!(
+                                "window `{}` is open {} day(s), so a notice `{text}` before it closes would go out before it opens",
+                                win.id,
+                                length.map(|l| l.num_days()).unwrap_or(0)
+                            ),
+                        );
+                    }
+                }
+            }
+            out.push(CompiledWindow {
+                opens: opens.unwrap_or(MonthDay { month: 1, day: 1 }),
+                closes: closes.unwrap_or(MonthDay { month: 12, day: 31 }),
+                closing_before,
+            });
+        }
+        out
     }
 
     /// A declared template that nothing sends is almost always a typo elsewhere.
@@ -750,6 +887,10 @@ impl Validator<'_> {
             used.extend(dl.escalation_template.iter().map(|t| t.as_str()));
         }
         used.extend(d.schedules.iter().map(|s| s.template.as_str()));
+        for win in &d.windows {
+            used.insert(win.open_template.as_str());
+            used.extend(win.closing_template.iter().map(|t| t.as_str()));
+        }
         for t in &d.templates {
             if !used.contains(t.id.as_str()) {
                 self.report(

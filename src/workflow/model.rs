@@ -60,6 +60,10 @@ pub struct Definition {
     /// Recurring jobs: monthly progress requests, weekly dispatch digests.
     #[serde(default)]
     pub schedules: Vec<Schedule>,
+    /// Windows of the year (applications, self-check, appraisal) announced district-wide when
+    /// they open and before they close.
+    #[serde(default)]
+    pub windows: Vec<Window>,
     /// Mail templates that effects, deadlines and schedules refer to.
     #[serde(default)]
     pub templates: Vec<Template>,
@@ -338,6 +342,31 @@ pub struct Schedule {
     pub stages: Vec<Id>,
     pub notify: Vec<Id>,
     pub template: Id,
+}
+
+/// A window of the year that everyone concerned is told about, whether or not they have a
+/// project yet: a notice when it opens and notices before it closes. It closes with a
+/// deadline that has a fixed `date`, so the closing day is written once.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    pub id: Id,
+    pub name: Label,
+    /// The first day of the window, `MM-DD` in the year (it opens at 00:00 that day).
+    pub opens: Pos<String>,
+    /// The deadline (with `due: {date: ...}`) whose day closes the window.
+    pub closes: Id,
+    /// Roles told: every active user holding one of them in the district; for roles with
+    /// `scope: organisation`, the users of every subdistrict.
+    pub notify: Vec<Id>,
+    /// Template of the notice sent when the window opens.
+    pub open_template: Id,
+    /// Notices this long before the window closes, e.g. `[7d]`.
+    #[serde(default)]
+    pub closing_before: Vec<Pos<String>>,
+    /// Template of the notices before the window closes.
+    #[serde(default)]
+    pub closing_template: Option<Id>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]

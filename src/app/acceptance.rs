@@ -117,6 +117,33 @@ fn reviewers_part(w: &Workflow) -> AppResult<&crate::workflow::model::Part> {
         .ok_or_else(|| AppError::Invalid("this workflow has no upper review part".into()))
 }
 
+/// May `who` assign reviewers to `p`? A district user holding one of the part's `assigned_by`
+/// roles, or any district role when it names none.
+fn may_assign(
+    w: &Workflow,
+    part: &crate::workflow::model::Part,
+    who: &Principal,
+    p: &project::Model,
+) -> AppResult<()> {
+    let district = who.relation(p.organisation_id, p.district_id) == Relation::District;
+    if part.assigned_by.is_empty() {
+        if district && has_scope(w, &who.roles, Scope::District) {
+            return Ok(());
+        }
+        return Err(forbidden(Reason::OutOfScope));
+    }
+    let holds = who
+        .roles
+        .iter()
+        .any(|r| part.assigned_by.iter().any(|a| a.as_str() == r));
+    if district && holds {
+        return Ok(());
+    }
+    Err(forbidden(Reason::RoleNotAllowed {
+        allowed: part.assigned_by.iter().map(|a| a.to_string()).collect(),
+    }))
+}
+
 fn not_closed(w: &Workflow, p: &project::Model) -> AppResult<()> {
     if w.is_terminal(&p.stage) {
         return Err(AppError::Refused(Refusal {
@@ -214,26 +241,7 @@ impl App {
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
         let part = reviewers_part(&w)?;
-        let may_assign = who.relation(p.organisation_id, p.district_id) == Relation::District
-            && if part.assigned_by.is_empty() {
-                has_scope(&w, &who.roles, Scope::District)
-            } else {
-                who.roles
-                    .iter()
-                    .any(|r| part.assigned_by.iter().any(|a| a.as_str() == r))
-            };
-        if !may_assign {
-            let allowed = if part.assigned_by.is_empty() {
-                vec![]
-            } else {
-                part.assigned_by.iter().map(|a| a.to_string()).collect()
-            };
-            return Err(if allowed.is_empty() {
-                forbidden(Reason::OutOfScope)
-            } else {
-                forbidden(Reason::RoleNotAllowed { allowed })
-            });
-        }
+        may_assign(&w, part, who, &p)?;
         not_closed(&w, &p)?;
         let reviewer = user::Entity::find_by_id(reviewer_user_id)
             .one(&txn)
@@ -306,19 +314,7 @@ impl App {
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
         let part = reviewers_part(&w)?;
-        let may = who.relation(p.organisation_id, p.district_id) == Relation::District
-            && if part.assigned_by.is_empty() {
-                has_scope(&w, &who.roles, Scope::District)
-            } else {
-                who.roles
-                    .iter()
-                    .any(|r| part.assigned_by.iter().any(|a| a.as_str() == r))
-            };
-        if !may {
-            return Err(forbidden(Reason::RoleNotAllowed {
-                allowed: part.assigned_by.iter().map(|a| a.to_string()).collect(),
-            }));
-        }
+        may_assign(&w, part, who, &p)?;
         not_closed(&w, &p)?;
         let scored = score_sheet::Entity::find()
             .filter(score_sheet::Column::ProjectId.eq(p.id))

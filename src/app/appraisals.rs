@@ -666,21 +666,7 @@ impl App {
                     token_id: Set(Some(w.token_id)),
                     ..Default::default()
                 });
-                let a = &w.audit;
-                events.push(crate::store::entity::audit_event::ActiveModel {
-                    project_id: Set(w.project.id),
-                    seq: Set(a.seq),
-                    at: Set(a.at),
-                    actor_user_id: Set(a.actor_user_id),
-                    action: Set(a.action.clone()),
-                    comment: Set(a.comment.clone()),
-                    from_stage: Set(a.from_stage.clone()),
-                    to_stage: Set(a.to_stage.clone()),
-                    data: Set(a.data.clone()),
-                    prev_hash: Set(a.prev_hash.clone()),
-                    hash: Set(a.hash.clone()),
-                    ..Default::default()
-                });
+                events.push(w.audit.active_model(w.project.id));
             }
             steps.push(step);
         }

@@ -120,23 +120,6 @@ pub fn write(c: &Connection, w: &AppraisalWrite) -> rusqlite::Result<bool> {
         "INSERT INTO appraisals (project_id, rating, comment, submitted_at, token_id) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![p.id, w.rating, w.comment, ts(w.at), w.token_id])?;
-    let a = &w.audit;
-    c.prepare_cached(
-        "INSERT INTO audit_events (project_id, seq, at, actor_user_id, action, comment, from_stage, \
-         to_stage, data, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        p.id,
-        a.seq,
-        ts(a.at),
-        a.actor_user_id,
-        a.action,
-        a.comment,
-        a.from_stage,
-        a.to_stage,
-        a.data,
-        a.prev_hash,
-        a.hash
-    ])?;
+    super::sqlite_writer::insert_audit(c, p.id, &w.audit)?;
     Ok(true)
 }

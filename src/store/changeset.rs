@@ -74,3 +74,24 @@ pub enum ApplyError {
     #[error("database: {0}")]
     Store(String),
 }
+
+impl AuditRow {
+    /// The row as sea-orm inserts it, for project `project_id`.
+    pub fn active_model(&self, project_id: i64) -> super::entity::audit_event::ActiveModel {
+        use sea_orm::Set;
+        super::entity::audit_event::ActiveModel {
+            project_id: Set(project_id),
+            seq: Set(self.seq),
+            at: Set(self.at),
+            actor_user_id: Set(self.actor_user_id),
+            action: Set(self.action.clone()),
+            comment: Set(self.comment.clone()),
+            from_stage: Set(self.from_stage.clone()),
+            to_stage: Set(self.to_stage.clone()),
+            data: Set(self.data.clone()),
+            prev_hash: Set(self.prev_hash.clone()),
+            hash: Set(self.hash.clone()),
+            ..Default::default()
+        }
+    }
+}

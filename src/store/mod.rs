@@ -140,7 +140,7 @@ impl Db {
 }
 
 async fn apply_with_orm(db: &Db, cs: ChangeSet) -> Result<(), ApplyError> {
-    use entity::{audit_event, outbox, project, project_deadline};
+    use entity::{outbox, project, project_deadline};
     use sea_orm::sea_query::{Expr, OnConflict};
     let store = |e: DbErr| ApplyError::Store(e.to_string());
     let txn = db.begin_write().await.map_err(store)?;
@@ -172,24 +172,11 @@ async fn apply_with_orm(db: &Db, cs: ChangeSet) -> Result<(), ApplyError> {
             .unwrap_or(cs.expected_version);
         return Err(ApplyError::Conflict { current });
     }
-    let a = &cs.audit;
-    audit_event::ActiveModel {
-        project_id: Set(cs.project_id),
-        seq: Set(a.seq),
-        at: Set(a.at),
-        actor_user_id: Set(a.actor_user_id),
-        action: Set(a.action.clone()),
-        comment: Set(a.comment.clone()),
-        from_stage: Set(a.from_stage.clone()),
-        to_stage: Set(a.to_stage.clone()),
-        data: Set(a.data.clone()),
-        prev_hash: Set(a.prev_hash.clone()),
-        hash: Set(a.hash.clone()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await
-    .map_err(store)?;
+    cs.audit
+        .active_model(cs.project_id)
+        .insert(&txn)
+        .await
+        .map_err(store)?;
     if !cs.close_deadlines.is_empty() {
         project_deadline::Entity::update_many()
             .col_expr(project_deadline::Column::ClosedAt, Expr::value(cs.at))

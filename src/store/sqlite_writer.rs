@@ -219,27 +219,7 @@ fn apply_one(c: &Connection, cs: &ChangeSet) -> Result<(), ApplyError> {
             current: current.unwrap_or(cs.expected_version),
         });
     }
-    let a = &cs.audit;
-    c.prepare_cached(
-        "INSERT INTO audit_events (project_id, seq, at, actor_user_id, action, comment, from_stage, \
-         to_stage, data, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            cs.project_id,
-            a.seq,
-            ts(a.at),
-            a.actor_user_id,
-            a.action,
-            a.comment,
-            a.from_stage,
-            a.to_stage,
-            a.data,
-            a.prev_hash,
-            a.hash
-        ])
-    })
-    .map_err(store)?;
+    insert_audit(c, cs.project_id, &cs.audit).map_err(store)?;
     for key in &cs.close_deadlines {
         c.prepare_cached(
             "UPDATE project_deadlines SET closed_at = ?1 WHERE project_id = ?2 AND deadline_key = ?3 AND closed_at IS NULL",
@@ -277,4 +257,29 @@ fn apply_one(c: &Connection, cs: &ChangeSet) -> Result<(), ApplyError> {
         .map_err(store)?;
     }
     Ok(())
+}
+
+/// Insert one audit event of `project_id`.
+pub(crate) fn insert_audit(
+    c: &Connection,
+    project_id: i64,
+    a: &super::changeset::AuditRow,
+) -> rusqlite::Result<usize> {
+    c.prepare_cached(
+        "INSERT INTO audit_events (project_id, seq, at, actor_user_id, action, comment, from_stage, \
+         to_stage, data, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        project_id,
+        a.seq,
+        ts(a.at),
+        a.actor_user_id,
+        a.action,
+        a.comment,
+        a.from_stage,
+        a.to_stage,
+        a.data,
+        a.prev_hash,
+        a.hash
+    ])
 }

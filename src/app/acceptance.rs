@@ -99,14 +99,6 @@ fn forbidden(reason: Reason) -> AppError {
     })
 }
 
-fn has_scope(w: &Workflow, roles: &[String], scope: Scope) -> bool {
-    roles.iter().any(|r| {
-        w.role_index
-            .get(r)
-            .is_some_and(|i| *w.role(*i).scope.get() == scope)
-    })
-}
-
 /// The reviewers part of a workflow (the upper review).
 fn reviewers_part(w: &Workflow) -> AppResult<&crate::workflow::model::Part> {
     w.definition
@@ -127,7 +119,7 @@ fn may_assign(
 ) -> AppResult<()> {
     let district = who.relation(p.organisation_id, p.district_id) == Relation::District;
     if part.assigned_by.is_empty() {
-        if district && has_scope(w, &who.roles, Scope::District) {
+        if district && w.holds_scope(&who.roles, Scope::District) {
             return Ok(());
         }
         return Err(forbidden(Reason::OutOfScope));
@@ -261,7 +253,7 @@ impl App {
         }
         let roles: Vec<String> = user_roles(&reviewer).map(str::to_string).collect();
         if Some(reviewer.organisation_id) != p.district_id
-            || !has_scope(&w, &roles, Scope::District)
+            || !w.holds_scope(&roles, Scope::District)
         {
             return Err(forbidden(Reason::NotAReviewer));
         }
@@ -467,6 +459,11 @@ impl App {
         let own_org = who.relation(p.organisation_id, p.district_id) == Relation::Own;
         let ended = w.is_terminal(&p.stage);
         let people = names(&self.db.read, rows.iter().map(|r| r.scorer_user_id)).await?;
+        let own_parts: Vec<String> = rows
+            .iter()
+            .filter(|r| r.scorer_user_id == who.user_id)
+            .map(|r| r.part.clone())
+            .collect();
         let mut hidden: BTreeMap<String, u32> = BTreeMap::new();
         let mut sheets = Vec::new();
         for r in rows {
@@ -480,13 +477,7 @@ impl App {
                     ended
                 } else if assigned {
                     // Submitted their own sheet of this part?
-                    score_sheet::Entity::find()
-                        .filter(score_sheet::Column::ProjectId.eq(p.id))
-                        .filter(score_sheet::Column::Part.eq(r.part.as_str()))
-                        .filter(score_sheet::Column::ScorerUserId.eq(who.user_id))
-                        .one(&self.db.read)
-                        .await?
-                        .is_some()
+                    own_parts.contains(&r.part)
                 } else {
                     true
                 };
@@ -532,7 +523,7 @@ impl App {
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
         if who.relation(p.organisation_id, p.district_id) != Relation::District
-            || !has_scope(&w, &who.roles, Scope::District)
+            || !w.holds_scope(&who.roles, Scope::District)
         {
             return Err(forbidden(Reason::OutOfScope));
         }
@@ -652,16 +643,11 @@ impl App {
                 "this workflow has no scoring section".into(),
             ));
         };
-        let stored = p
-            .score_detail
-            .as_deref()
-            .and_then(|d| serde_json::from_str::<Value>(d).ok());
         // The stored explanation is what closed the project; recompute only while open.
-        let (explanation, provisional) = match stored {
-            Some(_) if p.final_score.is_some() => {
-                (compute_stored(&self.db.read, &w, p).await?, false)
-            }
-            _ => (compute_score(&self.db.read, &w, p, now).await?, true),
+        let (explanation, provisional) = if p.final_score.is_some() {
+            (compute_stored(&self.db.read, &w, p).await?, false)
+        } else {
+            (compute_score(&self.db.read, &w, p, now).await?, true)
         };
         let mut labels = BTreeMap::new();
         for part in &rubric.parts {

@@ -178,12 +178,7 @@ impl App {
         w: &crate::workflow::Workflow,
     ) -> AppResult<()> {
         let district = who.relation(p.organisation_id, p.district_id) == Relation::District;
-        let has_district_role = who.roles.iter().any(|r| {
-            w.role_index
-                .get(r)
-                .is_some_and(|i| *w.role(*i).scope.get() == Scope::District)
-        });
-        if !(district && has_district_role) {
+        if !(district && w.holds_scope(&who.roles, Scope::District)) {
             return Err(AppError::Forbidden(Refusal {
                 reasons: vec![Reason::OutOfScope],
             }));

@@ -195,16 +195,9 @@ impl App {
         let now = audit::normalise_time(now);
         let p = self.project(project_id).await?;
         let w = self.workflow_of(&p).await?;
-        let has_scope = |want: Scope| {
-            who.roles.iter().any(|r| {
-                w.role_index
-                    .get(r)
-                    .is_some_and(|i| *w.role(*i).scope.get() == want)
-            })
-        };
         let relation = who.relation(p.organisation_id, p.district_id);
-        let allowed = (relation == Relation::Own && has_scope(Scope::Organisation))
-            || (relation == Relation::District && has_scope(Scope::District));
+        let allowed = (relation == Relation::Own && w.holds_scope(&who.roles, Scope::Organisation))
+            || (relation == Relation::District && w.holds_scope(&who.roles, Scope::District));
         if !allowed {
             return Err(AppError::Forbidden(Refusal {
                 reasons: vec![if relation == Relation::Outside {

@@ -255,16 +255,11 @@ impl App {
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
-        let scope_of = |want: Scope| {
-            who.roles.iter().any(|r| {
-                w.role_index
-                    .get(r)
-                    .is_some_and(|i| *w.role(*i).scope.get() == want)
-            })
-        };
         let relation = who.relation(p.organisation_id, p.district_id);
-        let may_guide = relation == Relation::District && scope_of(Scope::District);
-        let may_answer = relation == Relation::Own && scope_of(Scope::Organisation);
+        let may_guide =
+            relation == Relation::District && w.holds_scope(&who.roles, Scope::District);
+        let may_answer =
+            relation == Relation::Own && w.holds_scope(&who.roles, Scope::Organisation);
         if !may_guide && !may_answer {
             return Err(AppError::Forbidden(Refusal {
                 reasons: vec![if relation == Relation::Outside {

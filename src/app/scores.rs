@@ -48,21 +48,14 @@ impl App {
             ))
         })?;
         let relation = who.relation(p.organisation_id, p.district_id);
-        let has_scope = |scope: Scope| {
-            who.roles.iter().any(|r| {
-                w.role_index
-                    .get(r)
-                    .is_some_and(|i| *w.role(*i).scope.get() == scope)
-            })
-        };
         match part.source.get() {
             PartSource::SelfCheck => {
-                if relation != Relation::Own || !has_scope(Scope::Organisation) {
+                if relation != Relation::Own || !w.holds_scope(&who.roles, Scope::Organisation) {
                     return Err(forbidden(Reason::OutOfScope));
                 }
             }
             PartSource::Reviewers => {
-                if relation != Relation::District || !has_scope(Scope::District) {
+                if relation != Relation::District || !w.holds_scope(&who.roles, Scope::District) {
                     return Err(forbidden(Reason::OutOfScope));
                 }
                 if !super::acceptance::is_assigned(&txn, p.id, who.user_id).await? {

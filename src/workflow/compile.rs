@@ -137,6 +137,14 @@ impl Workflow {
             .iter()
             .find(|p| p.id.as_str() == id)
     }
+    /// Whether any of `roles` (role ids) is a role of this workflow with `scope`.
+    pub fn holds_scope(&self, roles: &[String], scope: Scope) -> bool {
+        roles.iter().any(|r| {
+            self.role_index
+                .get(r)
+                .is_some_and(|i| *self.role(*i).scope.get() == scope)
+        })
+    }
     /// The part residents rate, if the definition has one.
     pub fn appraisal_part(&self) -> Option<&Part> {
         self.definition

@@ -11,6 +11,7 @@ mod m20261125_000005_attachments;
 mod m20261125_000006_scheduler;
 mod m20261125_000007_topic_events;
 mod m20261126_000008_acceptance;
+mod m20261126_000009_open_deadline_indexes;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_scheduler::Migration),
             Box::new(m20261125_000007_topic_events::Migration),
             Box::new(m20261126_000008_acceptance::Migration),
+            Box::new(m20261126_000009_open_deadline_indexes::Migration),
         ]
     }
 }

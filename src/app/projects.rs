@@ -14,13 +14,14 @@ use serde_json::{json, Map, Value};
 use super::audit::{self, NewEvent};
 use super::{App, AppError, AppResult, Principal};
 use crate::scoring;
-use crate::store::action_inputs::action_inputs;
+use crate::store::action_inputs::{action_inputs, read_inputs, ActionInputs};
 use crate::store::changeset::{ApplyError, ChangeSet, DeadlineRow, OutboxRow, ProjectChanges};
 use crate::store::entity::{
     appraisal, audit_event, manual_deduction, milestone, organisation, project, project_deadline,
     score_sheet, user,
 };
 use crate::store::queries::eligible;
+use crate::store::sqlite_writer::apply_one;
 use crate::workflow::engine::{self, Facts, PlannedEffect, Request};
 use crate::workflow::form::{
     check_form, milestone_plans, FieldProblem, FieldProblemKind, MilestonePlan,
@@ -540,6 +541,12 @@ impl App {
 
     /// Take a workflow action on a project: read, decide with the engine, then apply the
     /// resulting change set (state, audit event, deadlines, outbox) in one version-checked write.
+    ///
+    /// On a SQLite file the whole action (reads, decision, writes) runs as one job of the
+    /// group-commit writer, on its connection and inside its transaction: no read transaction of
+    /// its own, no hand-off to another thread, and no lost race with a concurrent writer. An
+    /// action that must compute a score, or whose definition version is not in memory yet,
+    /// takes the general path instead.
     pub async fn take_action(
         &self,
         who: &Principal,
@@ -548,147 +555,66 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<ActionDone> {
         let now = audit::normalise_time(now);
+        if let Some(writer) = self.db.sqlite_writer() {
+            let registry = self.registry.clone();
+            let (who2, input2) = (who.clone(), input.clone());
+            let step = writer
+                .run(move |c| {
+                    let Some(inputs) = read_inputs(c, id).map_err(store_err)? else {
+                        return Ok(Err(AppError::NotFound {
+                            what: "project",
+                            id: id.to_string(),
+                        }));
+                    };
+                    let Some(w) = registry.cached(inputs.project.definition_id) else {
+                        return Ok(Ok(None));
+                    };
+                    let planned = match plan_action(&w, inputs, &who2, &input2, now, None) {
+                        Ok(Some(planned)) => planned,
+                        other => return Ok(other),
+                    };
+                    apply_one(c, &planned.cs)?;
+                    Ok(Ok(Some(planned)))
+                })
+                .await
+                .map_err(|e| apply_err(e, input.expected_version.unwrap_or_default()))?;
+            if let Some(planned) = step? {
+                return Ok(self.taken(planned));
+            }
+        }
         let inputs = action_inputs(&self.db, id)
             .await?
             .ok_or(AppError::NotFound {
                 what: "project",
                 id: id.to_string(),
             })?;
-        let p = &inputs.project;
-        let expected = input.expected_version.unwrap_or(p.version);
-        if expected != p.version {
-            return Err(AppError::Conflict {
-                expected,
-                current: p.version,
-            });
-        }
-        let w = self.workflow_of(p).await?;
-        let form = parse_form(p)?;
-        let counts = parse_counts(p);
-        let dues = &inputs.open_deadlines;
-        let facts = facts_of(p, &form, &counts, dues);
-        let request = Request {
-            action: &input.action,
-            comment: input.comment.as_deref(),
-            now,
-        };
-        let outcome = engine::decide(&w, &facts, &who.actor(&w, p), &request)?;
-
-        let mut changes = ProjectChanges {
-            stage: outcome.to.to_string(),
-            version: p.version + 1,
-            stage_entered_at: if outcome.to != outcome.from {
-                now
-            } else {
-                p.stage_entered_at
-            },
-            updated_at: now,
-            audit_seq: p.audit_seq + 1,
-            audit_head: String::new(),
-            final_score: p.final_score,
-            grade: p.grade.clone(),
-            score_detail: p.score_detail.clone(),
-        };
-        let mut outbox_rows = Vec::new();
-        let mut close = Vec::new();
-        let mut open: Vec<DeadlineRow> = Vec::new();
-        let mut effect_log = Vec::new();
-        let mut score = None;
-        for effect in &outcome.effects {
-            match effect {
-                PlannedEffect::Notify { roles, template } => {
-                    let people = eligible(&w, p, inputs.people.clone(), roles);
-                    let rows = notifications(
-                        &w,
-                        p,
-                        &people,
-                        template,
-                        &input.action,
-                        who,
-                        input.comment.as_deref(),
-                        now,
-                    );
-                    effect_log.push(json!({"notify": template, "recipients": rows.len()}));
-                    outbox_rows.extend(rows);
-                }
-                PlannedEffect::OpenDeadline { deadline, due } => {
-                    // Re-opening replaces an open one (e.g. a second round of corrections).
-                    close.push(deadline.to_string());
-                    open.retain(|d| d.deadline_key != *deadline);
-                    open.extend(deadline_rows(&w, &inputs.open_milestones, deadline, *due));
-                    effect_log.push(json!({"open_deadline": deadline, "due": due}));
-                }
-                PlannedEffect::CloseDeadline { deadline } => {
-                    close.push(deadline.to_string());
-                    open.retain(|d| d.deadline_key != *deadline);
-                    effect_log.push(json!({"close_deadline": deadline}));
-                }
-                PlannedEffect::ComputeScore => {
-                    let e = compute_score(&self.db.read, &w, p, now).await?;
-                    changes.final_score = Some(e.final_score);
-                    changes.grade = e.grade.clone();
-                    changes.score_detail = Some(serde_json::to_string(&e).unwrap_or_default());
-                    effect_log.push(json!({"compute_score": e.final_score, "grade": e.grade}));
-                    score = Some(e.final_score);
-                }
+        let w = self.workflow_of(&inputs.project).await?;
+        let planned = match plan_action(&w, inputs.clone(), who, &input, now, None)? {
+            Some(planned) => planned,
+            None => {
+                // The action computes the final score: read what it needs, then plan again.
+                let score = compute_score(&self.db.read, &w, &inputs.project, now).await?;
+                plan_action(&w, inputs, who, &input, now, Some(score))?.ok_or_else(|| {
+                    AppError::Store(sea_orm::DbErr::Custom("score computed but not used".into()))
+                })?
             }
-        }
-        let (audit_row, head) = audit::chained_row(
-            &p.audit_head,
-            changes.audit_seq,
-            NewEvent {
-                project_id: p.id,
-                actor_user_id: Some(who.user_id),
-                action: &input.action,
-                comment: input.comment.as_deref(),
-                from_stage: Some(outcome.from),
-                to_stage: Some(outcome.to),
-                data: json!({"effects": effect_log, "score": score}),
-                at: now,
-            },
-        );
-        changes.audit_head = head;
-        let mails = outbox_rows.len();
-        let cs_templates: Vec<String> = outbox_rows.iter().map(|o| o.template.clone()).collect();
-        let cs = ChangeSet {
-            project_id: p.id,
-            expected_version: p.version,
-            at: now,
-            project: changes.clone(),
-            audit: audit_row,
-            close_deadlines: close,
-            open_deadlines: open,
-            outbox: outbox_rows,
         };
-        self.db.apply(cs).await.map_err(|e| match e {
-            ApplyError::Conflict { current } => AppError::Conflict {
-                expected: p.version,
-                current,
-            },
-            ApplyError::Store(msg) => AppError::Store(sea_orm::DbErr::Custom(msg)),
-        })?;
-        self.metrics.action_taken(w.id(), &input.action);
-        for template in &cs_templates {
-            self.metrics.mail_queued(template, 1);
+        let expected = planned.cs.expected_version;
+        self.db
+            .apply(planned.cs.clone())
+            .await
+            .map_err(|e| apply_err(e, expected))?;
+        Ok(self.taken(planned))
+    }
+
+    /// Count what an applied action did and answer it.
+    fn taken(&self, planned: PlannedAction) -> ActionDone {
+        self.metrics
+            .action_taken(&planned.definition, &planned.cs.audit.action);
+        for o in &planned.cs.outbox {
+            self.metrics.mail_queued(&o.template, 1);
         }
-        let after = project::Model {
-            stage: changes.stage,
-            version: changes.version,
-            stage_entered_at: changes.stage_entered_at,
-            updated_at: changes.updated_at,
-            audit_seq: changes.audit_seq,
-            audit_head: changes.audit_head,
-            final_score: changes.final_score,
-            grade: changes.grade,
-            score_detail: changes.score_detail,
-            ..inputs.project
-        };
-        Ok(ActionDone {
-            project: ProjectView::from(&after),
-            from: outcome.from.to_string(),
-            to: outcome.to.to_string(),
-            mails_queued: mails,
-        })
+        planned.done
     }
 
     /// The actions the user could take now, each with the reasons it is refused, if it is.
@@ -719,6 +645,172 @@ impl App {
             .collect();
         Ok((p, w, list))
     }
+}
+
+/// An action decided and turned into writes: the change set and the answer once it is applied.
+#[derive(Debug)]
+struct PlannedAction {
+    definition: String,
+    cs: ChangeSet,
+    done: ActionDone,
+}
+
+fn store_err(e: rusqlite::Error) -> ApplyError {
+    ApplyError::Store(e.to_string())
+}
+
+fn apply_err(e: ApplyError, expected: i32) -> AppError {
+    match e {
+        ApplyError::Conflict { current } => AppError::Conflict { expected, current },
+        ApplyError::Store(msg) => AppError::Store(sea_orm::DbErr::Custom(msg)),
+    }
+}
+
+/// Decide `input` on the project of `inputs` and build the change set it makes: pure.
+/// `Ok(None)` when the action computes the final score and `score` was not given.
+fn plan_action(
+    w: &Workflow,
+    inputs: ActionInputs,
+    who: &Principal,
+    input: &ActionInput,
+    now: DateTime<Utc>,
+    score: Option<scoring::Explanation>,
+) -> AppResult<Option<PlannedAction>> {
+    let p = &inputs.project;
+    let expected = input.expected_version.unwrap_or(p.version);
+    if expected != p.version {
+        return Err(AppError::Conflict {
+            expected,
+            current: p.version,
+        });
+    }
+    let form = parse_form(p)?;
+    let counts = parse_counts(p);
+    let dues = &inputs.open_deadlines;
+    let facts = facts_of(p, &form, &counts, dues);
+    let request = Request {
+        action: &input.action,
+        comment: input.comment.as_deref(),
+        now,
+    };
+    let outcome = engine::decide(w, &facts, &who.actor(w, p), &request)?;
+    let computes_score = outcome
+        .effects
+        .iter()
+        .any(|e| matches!(e, PlannedEffect::ComputeScore));
+    if computes_score && score.is_none() {
+        return Ok(None);
+    }
+
+    let mut changes = ProjectChanges {
+        stage: outcome.to.to_string(),
+        version: p.version + 1,
+        stage_entered_at: if outcome.to != outcome.from {
+            now
+        } else {
+            p.stage_entered_at
+        },
+        updated_at: now,
+        audit_seq: p.audit_seq + 1,
+        audit_head: String::new(),
+        final_score: p.final_score,
+        grade: p.grade.clone(),
+        score_detail: p.score_detail.clone(),
+    };
+    let mut outbox_rows = Vec::new();
+    let mut close = Vec::new();
+    let mut open: Vec<DeadlineRow> = Vec::new();
+    let mut effect_log = Vec::new();
+    let mut final_score = None;
+    for effect in &outcome.effects {
+        match effect {
+            PlannedEffect::Notify { roles, template } => {
+                let people = eligible(w, p, inputs.people.clone(), roles);
+                let rows = notifications(
+                    w,
+                    p,
+                    &people,
+                    template,
+                    &input.action,
+                    who,
+                    input.comment.as_deref(),
+                    now,
+                );
+                effect_log.push(json!({"notify": template, "recipients": rows.len()}));
+                outbox_rows.extend(rows);
+            }
+            PlannedEffect::OpenDeadline { deadline, due } => {
+                // Re-opening replaces an open one (e.g. a second round of corrections).
+                close.push(deadline.to_string());
+                open.retain(|d| d.deadline_key != *deadline);
+                open.extend(deadline_rows(w, &inputs.open_milestones, deadline, *due));
+                effect_log.push(json!({"open_deadline": deadline, "due": due}));
+            }
+            PlannedEffect::CloseDeadline { deadline } => {
+                close.push(deadline.to_string());
+                open.retain(|d| d.deadline_key != *deadline);
+                effect_log.push(json!({"close_deadline": deadline}));
+            }
+            PlannedEffect::ComputeScore => {
+                if let Some(e) = &score {
+                    changes.final_score = Some(e.final_score);
+                    changes.grade = e.grade.clone();
+                    changes.score_detail = Some(serde_json::to_string(e).unwrap_or_default());
+                    effect_log.push(json!({"compute_score": e.final_score, "grade": e.grade}));
+                    final_score = Some(e.final_score);
+                }
+            }
+        }
+    }
+    let (audit_row, head) = audit::chained_row(
+        &p.audit_head,
+        changes.audit_seq,
+        NewEvent {
+            project_id: p.id,
+            actor_user_id: Some(who.user_id),
+            action: &input.action,
+            comment: input.comment.as_deref(),
+            from_stage: Some(outcome.from),
+            to_stage: Some(outcome.to),
+            data: json!({"effects": effect_log, "score": final_score}),
+            at: now,
+        },
+    );
+    changes.audit_head = head;
+    let mails_queued = outbox_rows.len();
+    let (from, to) = (outcome.from.to_string(), outcome.to.to_string());
+    let cs = ChangeSet {
+        project_id: p.id,
+        expected_version: p.version,
+        at: now,
+        project: changes.clone(),
+        audit: audit_row,
+        close_deadlines: close,
+        open_deadlines: open,
+        outbox: outbox_rows,
+    };
+    let after = project::Model {
+        stage: changes.stage,
+        version: changes.version,
+        stage_entered_at: changes.stage_entered_at,
+        updated_at: changes.updated_at,
+        audit_seq: changes.audit_seq,
+        audit_head: changes.audit_head,
+        final_score: changes.final_score,
+        grade: changes.grade,
+        score_detail: changes.score_detail,
+        ..inputs.project
+    };
+    Ok(Some(PlannedAction {
+        definition: w.id().to_string(),
+        cs,
+        done: ActionDone {
+            project: ProjectView::from(&after),
+            from,
+            to,
+            mails_queued,
+        },
+    }))
 }
 
 /// An action the user holds a role for, and whether the guards let it through now.
@@ -812,7 +904,16 @@ fn notifications(
     users
         .iter()
         .map(|u| OutboxRow {
-            unique_key: format!("event:{}:{}:{}:{}", u.id, p.id, template, seq),
+            // Time first: keys of mails queued together sort together, so a group commit
+            // adds them to one or two pages of the unique index instead of one page each.
+            unique_key: format!(
+                "event:{:013}:{}:{}:{}:{}",
+                now.timestamp_millis(),
+                p.id,
+                seq,
+                u.id,
+                template
+            ),
             recipient_user_id: Some(u.id),
             recipient_email: u.email.clone(),
             language: u.language.clone(),

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::entity::{milestone, project, project_deadline, user};
@@ -133,19 +133,8 @@ pub(crate) fn time(s: &str) -> rusqlite::Result<DateTime<Utc>> {
         })
 }
 
-fn get_time(r: &Row, col: &str) -> rusqlite::Result<DateTime<Utc>> {
-    time(&r.get::<_, String>(col)?)
-}
-
-fn get_opt_time(r: &Row, col: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    r.get::<_, Option<String>>(col)?
-        .map(|s| time(&s))
-        .transpose()
-}
-
-fn get_date(r: &Row, col: &str) -> rusqlite::Result<NaiveDate> {
-    let s: String = r.get(col)?;
-    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| {
+fn date(s: &str) -> rusqlite::Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
     })
 }
@@ -187,56 +176,79 @@ fn read_project(c: &Connection, id: i64) -> rusqlite::Result<Option<project::Mod
         .optional()
 }
 
-fn read_inputs(c: &Connection, id: i64) -> rusqlite::Result<Option<ActionInputs>> {
+/// A project's open deadlines with a known due time.
+pub(crate) const OPEN_DEADLINES: &str = "SELECT deadline_key, due_at FROM project_deadlines \
+     WHERE project_id = ?1 AND closed_at IS NULL AND due_at IS NOT NULL";
+
+/// Everything an action reads, on `c` (a reader, or the writer inside its transaction).
+pub(crate) fn read_inputs(c: &Connection, id: i64) -> rusqlite::Result<Option<ActionInputs>> {
     let Some(project) = read_project(c, id)? else {
         return Ok(None);
     };
-    let people = c
-        .prepare_cached("SELECT * FROM users WHERE organisation_id IN (?1, ?2) AND active")?
-        .query_map([Some(project.organisation_id), project.district_id], |r| {
+    // One indexed query per organisation (the project's subdistrict and its district): an
+    // `IN (?1, ?2)` list makes SQLite build a temporary table for every call.
+    let mut people = Vec::new();
+    let mut orgs = vec![project.organisation_id];
+    orgs.extend(
+        project
+            .district_id
+            .filter(|d| *d != project.organisation_id),
+    );
+    let mut stmt = c.prepare_cached(
+        "SELECT id, login, name, email, organisation_id, roles, password_hash, language, \
+         active, created_at FROM users WHERE organisation_id = ?1 AND active",
+    )?;
+    for org in orgs {
+        let rows = stmt.query_map([org], |r| {
             Ok(user::Model {
-                id: r.get("id")?,
-                login: r.get("login")?,
-                name: r.get("name")?,
-                email: r.get("email")?,
-                organisation_id: r.get("organisation_id")?,
-                roles: r.get("roles")?,
-                password_hash: r.get("password_hash")?,
-                language: r.get("language")?,
-                active: r.get("active")?,
-                created_at: get_time(r, "created_at")?,
+                id: r.get(0)?,
+                login: r.get(1)?,
+                name: r.get(2)?,
+                email: r.get(3)?,
+                organisation_id: r.get(4)?,
+                roles: r.get(5)?,
+                password_hash: r.get(6)?,
+                language: r.get(7)?,
+                active: r.get(8)?,
+                created_at: time(&r.get::<_, String>(9)?)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        })?;
+        for u in rows {
+            people.push(u?);
+        }
+    }
+    drop(stmt);
     let open_milestones = c
         .prepare_cached(
-            "SELECT * FROM milestones WHERE project_id = ?1 AND done_at IS NULL ORDER BY position",
+            "SELECT id, project_id, position, title, goal, owner_login, owner_user_id, start_date, \
+             due_date, weight, percent, done_at, updated_at FROM milestones \
+             WHERE project_id = ?1 AND done_at IS NULL ORDER BY position",
         )?
         .query_map([id], |r| {
             Ok(milestone::Model {
-                id: r.get("id")?,
-                project_id: r.get("project_id")?,
-                position: r.get("position")?,
-                title: r.get("title")?,
-                goal: r.get("goal")?,
-                owner_login: r.get("owner_login")?,
-                owner_user_id: r.get("owner_user_id")?,
+                id: r.get(0)?,
+                project_id: r.get(1)?,
+                position: r.get(2)?,
+                title: r.get(3)?,
+                goal: r.get(4)?,
+                owner_login: r.get(5)?,
+                owner_user_id: r.get(6)?,
                 start_date: r
-                    .get::<_, Option<String>>("start_date")?
+                    .get::<_, Option<String>>(7)?
                     .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
-                due_date: get_date(r, "due_date")?,
-                weight: r.get("weight")?,
-                percent: r.get("percent")?,
-                done_at: get_opt_time(r, "done_at")?,
-                updated_at: get_time(r, "updated_at")?,
+                due_date: date(&r.get::<_, String>(8)?)?,
+                weight: r.get(9)?,
+                percent: r.get(10)?,
+                done_at: r.get::<_, Option<String>>(11)?.map(|s| time(&s)).transpose()?,
+                updated_at: time(&r.get::<_, String>(12)?)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let open_deadlines = c
-        .prepare_cached(
-            "SELECT deadline_key, due_at FROM project_deadlines WHERE project_id = ?1 AND closed_at IS NULL AND due_at IS NOT NULL",
-        )?
-        .query_map([id], |r| Ok((r.get::<_, String>(0)?, time(&r.get::<_, String>(1)?)?)))?
+        .prepare_cached(OPEN_DEADLINES)?
+        .query_map([id], |r| {
+            Ok((r.get::<_, String>(0)?, time(&r.get::<_, String>(1)?)?))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Some(ActionInputs {
         project,

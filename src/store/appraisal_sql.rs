@@ -85,7 +85,7 @@ pub fn project_head(c: &Connection, id: i64) -> rusqlite::Result<Option<ProjectH
     .optional()
 }
 
-/// Write an accepted appraisal. Fails (and the caller's savepoint rolls back) if the token was
+/// Write an accepted appraisal. Fails (and the caller's transaction rolls back) if the token was
 /// used or the project changed in between, which cannot happen under the writer's lock but is
 /// checked all the same.
 pub fn write(c: &Connection, w: &AppraisalWrite) -> rusqlite::Result<bool> {

@@ -57,6 +57,7 @@ impl Db {
                     })?;
                 }
             }
+            sqlite_writer::configure_library();
             let write = Database::connect(sqlite_options(url, 1)).await?;
             let read = Database::connect(sqlite_options(url, 8)).await?;
             let (writer, readers) = match sqlite_path(url) {

@@ -1,9 +1,14 @@
 //! The SQLite write path for change sets: one rusqlite connection, used in place by the
 //! calling tasks with group commit. A task queues its change set and takes the connection;
-//! whoever holds it applies everything queued so far in one `BEGIN IMMEDIATE` transaction, each
-//! change set in its own savepoint (a failed version check rolls back that one alone), and
+//! whoever holds it applies everything queued so far in one `BEGIN IMMEDIATE` transaction and
 //! answers every waiter. Under load many actions share one commit, so the pages they touch in
 //! common (index leaves, table tails) are written to the WAL once instead of once per action.
+//!
+//! Jobs share the transaction without savepoints (a savepoint copies every page it touches
+//! first to a statement journal: a tenth of an action's cost). If any job of a batch fails,
+//! the whole transaction is rolled back and every job of the batch runs again in a transaction
+//! of its own, so that the failing one fails alone. Jobs are therefore `Fn`: they may run twice,
+//! and only the run that commits counts.
 //!
 //! Running in place rather than on a writer thread: on this class of machine a thread hand-off
 //! costs more than the write itself (see docs/performance.md). SQLite is the single-process
@@ -19,9 +24,10 @@ use tokio::sync::oneshot;
 
 use super::changeset::{ApplyError, ChangeSet};
 
-/// A write to run inside the shared transaction, in its own savepoint: it reads what it needs
-/// and writes, or fails and leaves nothing behind.
-type Job = Box<dyn FnOnce(&Connection) -> Result<(), ApplyError> + Send>;
+/// A write to run inside the shared transaction: it reads what it needs and writes. An error
+/// rolls the transaction back (see the module's note), so a job that refuses for a reason of
+/// its own answers that in `Ok` before it writes anything.
+type Job = Box<dyn Fn(&Connection) -> Result<(), ApplyError> + Send>;
 type Waiter = (Job, oneshot::Sender<Result<(), ApplyError>>);
 
 struct Shared {
@@ -48,6 +54,12 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 impl SqliteWriter {
     /// Open the database file for writing.
     pub fn start(path: &Path) -> Result<SqliteWriter, String> {
+        SqliteWriter::start_with(path, WAL_LIMIT_FRAMES)
+    }
+
+    /// `start`, with the WAL length in frames past which the writer checkpoints itself.
+    fn start_with(path: &Path, wal_limit_frames: i64) -> Result<SqliteWriter, String> {
+        configure_library();
         let conn =
             Connection::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         conn.busy_timeout(Duration::from_secs(10))
@@ -60,8 +72,21 @@ impl SqliteWriter {
             .map_err(|e| e.to_string())?;
         tune(&conn).map_err(|e| e.to_string())?;
         // Checkpoints run on their own thread (below), not inside a commit: copying the WAL
-        // back and the fsyncs that go with it were half the cost of a commit.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
+        // back and the fsyncs that go with it were half the cost of a commit. But a passive
+        // checkpoint running beside a steady stream of commits never catches up with the last
+        // frame, and SQLite starts the WAL afresh only once it has: under sustained load the
+        // WAL grew by gigabytes a minute (and every reader's page lookups with it). So the
+        // writer still checkpoints itself once the WAL passes `wal_limit_frames`, after a commit;
+        // by then the thread has copied most frames back, and the writer finishes the rest.
+        conn.pragma_update(None, "wal_autocheckpoint", wal_limit_frames)
+            .map_err(|e| e.to_string())?;
+        // A WAL that grew in a burst is cut back to this size when it starts afresh.
+        conn.pragma_update(None, "journal_size_limit", wal_limit_frames * 4096)
+            .map_err(|e| e.to_string())?;
+        // A statement that may fail half-way inside a transaction copies the pages it touches
+        // to a statement journal: a temporary file unless told otherwise, which cost every
+        // action page writes to disk. In memory it is a copy.
+        conn.pragma_update(None, "temp_store", "MEMORY")
             .map_err(|e| e.to_string())?;
         conn.set_prepared_statement_cache_capacity(64);
         let shared = Arc::new(Shared {
@@ -77,11 +102,11 @@ impl SqliteWriter {
         self.run(move |c| apply_one(c, &cs)).await
     }
 
-    /// Run `job` in the next group commit, in its own savepoint; answers what it returned once
-    /// the transaction holding it has committed.
+    /// Run `job` in the next group commit; answers what it returned once the transaction
+    /// holding it has committed. `job` may run more than once (see the module's note).
     pub async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&Connection) -> Result<T, ApplyError> + Send + 'static,
+        job: impl Fn(&Connection) -> Result<T, ApplyError> + Send + 'static,
     ) -> Result<T, ApplyError> {
         let slot: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
         let out = slot.clone();
@@ -120,6 +145,27 @@ impl SqliteWriter {
     }
 }
 
+/// Process-wide SQLite settings, applied once before the first connection opens: no memory
+/// statistics. SQLite keeps them under a global mutex taken on every allocation it makes,
+/// which showed as a tenth of an action's statement time. Too late once SQLite has started
+/// (another part of the process opened a database first): then nothing changes.
+pub fn configure_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called before sqlite3_initialize (or it answers
+        // SQLITE_MISUSE and changes nothing), with the argument SQLITE_CONFIG_MEMSTATUS takes.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            )
+        };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite already started; memory statistics stay on");
+        }
+    });
+}
+
 /// Connection settings shared by the writer and the readers: a larger page cache and
 /// memory-mapped reads, so that statements find their pages without a system call.
 pub(crate) fn tune(c: &Connection) -> rusqlite::Result<()> {
@@ -127,6 +173,11 @@ pub(crate) fn tune(c: &Connection) -> rusqlite::Result<()> {
     c.pragma_update(None, "mmap_size", 268_435_456)?; // 256 MiB
     Ok(())
 }
+
+/// The WAL length (in frames of one page) past which the writer checkpoints itself.
+/// 32,768 frames are 128 MiB: under a steady stream of actions (benches/engine.rs) a smaller
+/// limit (8,192) cost about 7 % of the throughput in checkpoint stalls.
+const WAL_LIMIT_FRAMES: i64 = 32_768;
 
 /// How often the checkpointer looks at the WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -157,35 +208,42 @@ fn start_checkpointer(path: &Path, alive: std::sync::Weak<Shared>) -> Result<(),
 }
 
 fn apply_batch(conn: &mut Connection, batch: Vec<Job>) -> Vec<Result<(), ApplyError>> {
-    let n = batch.len();
-    let all_fail = |e: &rusqlite::Error| {
-        (0..n)
-            .map(|_| Err(ApplyError::Store(e.to_string())))
-            .collect()
-    };
-    let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
-        Ok(t) => t,
-        Err(e) => return all_fail(&e),
-    };
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        let outcome = match tx.savepoint() {
-            Err(e) => Err(ApplyError::Store(e.to_string())),
-            Ok(sp) => match job(&sp) {
-                // Dropping the savepoint on error rolls back this change set alone.
-                Ok(()) => sp.commit().map_err(|e| ApplyError::Store(e.to_string())),
-                Err(e) => Err(e),
-            },
-        };
-        results.push(outcome);
+    if batch.len() == 1 {
+        return vec![apply_alone(conn, &batch[0])];
     }
-    match tx.commit() {
-        Ok(()) => results,
-        Err(e) => all_fail(&e),
+    let together = (|| {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for job in &batch {
+            if job(&tx).is_err() {
+                // Dropping the transaction rolls it back.
+                return Ok(false);
+            }
+        }
+        tx.commit().map(|()| true)
+    })();
+    match together {
+        Ok(true) => batch.iter().map(|_| Ok(())).collect(),
+        // One job failed, or the commit did: each job again in a transaction of its own.
+        Ok(false) | Err(_) => batch.iter().map(|job| apply_alone(conn, job)).collect(),
     }
 }
 
-fn apply_one(c: &Connection, cs: &ChangeSet) -> Result<(), ApplyError> {
+/// Run one job in a transaction of its own: committed if it succeeds, rolled back if not.
+fn apply_alone(conn: &mut Connection, job: &Job) -> Result<(), ApplyError> {
+    let store = |e: rusqlite::Error| ApplyError::Store(e.to_string());
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(store)?;
+    job(&tx)?;
+    tx.commit().map_err(store)
+}
+
+/// Close a project's open deadline by key (through the partial index of open deadlines).
+pub(crate) const CLOSE_DEADLINE: &str = "UPDATE project_deadlines SET closed_at = ?1 \
+     WHERE project_id = ?2 AND deadline_key = ?3 AND closed_at IS NULL";
+
+/// Apply one change set on `c`, inside the caller's transaction.
+pub(crate) fn apply_one(c: &Connection, cs: &ChangeSet) -> Result<(), ApplyError> {
     let store = |e: rusqlite::Error| ApplyError::Store(e.to_string());
     let p = &cs.project;
     let changed = c
@@ -221,11 +279,9 @@ fn apply_one(c: &Connection, cs: &ChangeSet) -> Result<(), ApplyError> {
     }
     insert_audit(c, cs.project_id, &cs.audit).map_err(store)?;
     for key in &cs.close_deadlines {
-        c.prepare_cached(
-            "UPDATE project_deadlines SET closed_at = ?1 WHERE project_id = ?2 AND deadline_key = ?3 AND closed_at IS NULL",
-        )
-        .and_then(|mut s| s.execute(params![ts(cs.at), cs.project_id, key]))
-        .map_err(store)?;
+        c.prepare_cached(CLOSE_DEADLINE)
+            .and_then(|mut s| s.execute(params![ts(cs.at), cs.project_id, key]))
+            .map_err(store)?;
     }
     for d in &cs.open_deadlines {
         c.prepare_cached(
@@ -282,4 +338,135 @@ pub(crate) fn insert_audit(
         a.prev_hash,
         a.hash
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &Path, wal_limit: i64) -> SqliteWriter {
+        let w = SqliteWriter::start_with(&dir.join("t.db"), wal_limit).unwrap();
+        let c = Connection::open(dir.join("t.db")).unwrap();
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+            .unwrap();
+        w
+    }
+
+    fn rows(dir: &Path) -> Vec<String> {
+        let c = Connection::open(dir.join("t.db")).unwrap();
+        let mut s = c.prepare("SELECT v FROM t ORDER BY v").unwrap();
+        let v = s.query_map([], |r| r.get(0)).unwrap();
+        v.collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    /// Jobs queued while another holds the connection share one transaction; one of them fails
+    /// after it has written. It fails alone and leaves nothing; the others are all committed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_fails_alone_and_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = open(dir.path(), WAL_LIMIT_FRAMES);
+        // Hold the connection so that the next jobs queue up and form one batch.
+        let first = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.run(|c| {
+                    std::thread::sleep(Duration::from_millis(200));
+                    c.execute("INSERT INTO t (v) VALUES ('first')", [])
+                        .map_err(|e| ApplyError::Store(e.to_string()))
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            let (w, runs) = (w.clone(), runs.clone());
+            tasks.push(tokio::spawn(async move {
+                w.run(move |c| {
+                    runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    c.execute("INSERT INTO t (v) VALUES (?1)", [format!("job{i}")])
+                        .map_err(|e| ApplyError::Store(e.to_string()))?;
+                    if i == 3 {
+                        return Err(ApplyError::Store("job3 gives up after writing".into()));
+                    }
+                    Ok(i)
+                })
+                .await
+            }));
+        }
+        assert!(first.await.unwrap().is_ok());
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap() {
+                Ok(n) => assert_eq!(n, i),
+                Err(ApplyError::Store(m)) => {
+                    assert_eq!(i, 3);
+                    assert!(m.contains("job3"), "{m}");
+                }
+                Err(e) => panic!("job{i}: {e}"),
+            }
+        }
+        assert_eq!(
+            rows(dir.path()),
+            ["first", "job0", "job1", "job2", "job4", "job5"]
+        );
+        // Together up to the failing job3 (four runs), then each of the six alone.
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 10);
+    }
+
+    /// The statements of every action find a project's open deadlines through the small
+    /// partial index of open ones, not by reading the project's whole deadline history.
+    #[tokio::test]
+    async fn open_deadlines_are_found_through_their_partial_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.db");
+        let db = crate::store::Db::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let c = Connection::open(&path).unwrap();
+        for sql in [CLOSE_DEADLINE, crate::store::action_inputs::OPEN_DEADLINES] {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let args = rusqlite::params_from_iter(std::iter::repeat_n(1, stmt.parameter_count()));
+            let plan: Vec<String> = stmt
+                .query_map(args, |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|p| p.contains("idx_deadlines_open_by_project")),
+                "{sql}: {plan:?}"
+            );
+        }
+    }
+
+    /// A steady stream of commits, each adding pages: the WAL must start afresh and stay near
+    /// its limit instead of growing with every commit (it grew without bound before).
+    #[tokio::test]
+    async fn the_wal_stays_bounded_under_a_steady_stream() {
+        let dir = tempfile::tempdir().unwrap();
+        let limit = 500;
+        let w = open(dir.path(), limit);
+        let big = "x".repeat(6000); // two or three pages a row
+        for i in 0..3000 {
+            let v = format!("{i:05}{big}");
+            w.run(move |c| {
+                c.execute("INSERT INTO t (v) VALUES (?1)", [&v])
+                    .map_err(|e| ApplyError::Store(e.to_string()))
+            })
+            .await
+            .unwrap();
+        }
+        let wal = std::fs::metadata(dir.path().join("t.db-wal"))
+            .unwrap()
+            .len();
+        let frame = 4096 + 24;
+        // Without the limit: at least 6,000 frames (about 25 MB).
+        assert!(
+            wal <= (2 * limit as u64 + 16) * frame,
+            "the WAL has {wal} bytes, over twice the limit of {limit} frames"
+        );
+        assert_eq!(rows(dir.path()).len(), 3000);
+    }
 }

@@ -41,7 +41,10 @@ fn hash(
     to: Option<&str>,
     data: &str,
 ) -> String {
-    let canonical = serde_json::json!([
+    // The canonical form is the compact JSON array of the fields, written straight into the
+    // hash (a tuple serialises exactly as the array would print).
+    let mut h = HashWriter(Sha256::new());
+    let fields = (
         prev,
         project_id,
         seq,
@@ -51,9 +54,23 @@ fn hash(
         comment,
         from,
         to,
-        data
-    ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+        data,
+    );
+    serde_json::to_writer(&mut h, &fields).expect("writing to a hash cannot fail");
+    hex::encode(h.0.finalize())
+}
+
+/// Feeds what serde_json writes into the hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The row to insert for event `seq` after `prev_hash`, and its hash (the new chain head).
@@ -213,4 +230,58 @@ pub async fn verify<C: ConnectionTrait>(db: &C) -> Result<Verification, sea_orm:
 
 fn short(h: &str) -> &str {
     &h[..h.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chains written before the hash was streamed must still verify: the streamed canonical
+    /// form is byte for byte the array the first version printed.
+    #[test]
+    fn the_hash_is_that_of_the_printed_json_array() {
+        let at = DateTime::parse_from_rfc3339("2026-03-01T08:00:00.123456Z")
+            .unwrap()
+            .to_utc();
+        let cases: [(&str, Option<i64>, Option<&str>, Option<&str>, &str); 3] = [
+            ("", None, None, None, "{}"),
+            (
+                "ab12",
+                Some(7),
+                Some("同意，\"好\"\n"),
+                Some("实施"),
+                r#"{"k":[1,2]}"#,
+            ),
+            ("x", Some(-1), Some("\u{1F600} tab\t"), None, "\\"),
+        ];
+        for (prev, actor, comment, to, data) in cases {
+            let printed = serde_json::json!([
+                prev,
+                42,
+                3,
+                at.timestamp_micros(),
+                actor,
+                "approve",
+                comment,
+                Some("申报"),
+                to,
+                data
+            ])
+            .to_string();
+            let expected = hex::encode(Sha256::digest(printed.as_bytes()));
+            let got = hash(
+                prev,
+                42,
+                3,
+                at,
+                actor,
+                "approve",
+                comment,
+                Some("申报"),
+                to,
+                data,
+            );
+            assert_eq!(got, expected, "{printed}");
+        }
+    }
 }

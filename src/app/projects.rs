@@ -614,7 +614,12 @@ impl App {
         for o in &planned.cs.outbox {
             self.metrics.mail_queued(&o.template, 1);
         }
-        planned.done
+        ActionDone {
+            project: ProjectView::from(&planned.after),
+            from: planned.from,
+            to: planned.to,
+            mails_queued: planned.mails_queued,
+        }
     }
 
     /// The actions the user could take now, each with the reasons it is refused, if it is.
@@ -647,12 +652,17 @@ impl App {
     }
 }
 
-/// An action decided and turned into writes: the change set and the answer once it is applied.
+/// An action decided and turned into writes: the change set, and the project as it will be once
+/// the change set is applied (the answer is built from it after the write, outside the
+/// writer's lock).
 #[derive(Debug)]
 struct PlannedAction {
     definition: String,
     cs: ChangeSet,
-    done: ActionDone,
+    after: project::Model,
+    from: String,
+    to: String,
+    mails_queued: usize,
 }
 
 fn store_err(e: rusqlite::Error) -> ApplyError {
@@ -804,12 +814,10 @@ fn plan_action(
     Ok(Some(PlannedAction {
         definition: w.id().to_string(),
         cs,
-        done: ActionDone {
-            project: ProjectView::from(&after),
-            from,
-            to,
-            mails_queued,
-        },
+        after,
+        from,
+        to,
+        mails_queued,
     }))
 }
 

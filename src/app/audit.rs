@@ -243,7 +243,15 @@ mod tests {
         let at = DateTime::parse_from_rfc3339("2026-03-01T08:00:00.123456Z")
             .unwrap()
             .to_utc();
-        let cases: [(&str, Option<i64>, Option<&str>, Option<&str>, &str); 3] = [
+        // (previous hash, actor, comment, to stage, data)
+        type Case<'a> = (
+            &'a str,
+            Option<i64>,
+            Option<&'a str>,
+            Option<&'a str>,
+            &'a str,
+        );
+        let cases: [Case; 3] = [
             ("", None, None, None, "{}"),
             (
                 "ab12",

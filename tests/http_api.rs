@@ -518,3 +518,113 @@ async fn concurrent_actions_on_one_version() {
     }
     server.stop().await;
 }
+
+/// Reading a project never shows a stale state: not after an edit or an action through the
+/// API, and not after a change made by another connection behind the server's back (as
+/// another process would make it). On SQLite answers are kept in memory while nothing is
+/// committed (`app::project_cache`); this is the test that they never outlive a commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_project_is_never_stale() {
+    let t = env().await;
+    world(
+        &t.app,
+        2,
+        &[
+            ("reviewer1", "reviewer", 0),
+            ("secretary1", "secretary", 1),
+            ("member1", "member", 1),
+            ("secretary2", "secretary", 2),
+        ],
+    )
+    .await;
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
+    let sec = login(addr, "secretary1").await;
+    let rev = login(addr, "reviewer1").await;
+    let theme = t
+        .app
+        .registry
+        .current("secretary_project")
+        .unwrap()
+        .workflow
+        .field("theme")
+        .unwrap()
+        .options[0]
+        .id
+        .to_string();
+    let body = json!({"definition": "secretary_project", "title": "缓存",
+        "year": 2026, "form": application(&theme)})
+    .to_string();
+    let created = call(
+        addr,
+        "POST",
+        "/api/v1/projects",
+        Some(&sec),
+        &[],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let id = created.body["id"].as_i64().unwrap();
+    let path = format!("/api/v1/projects/{id}");
+    let read = |who: String| {
+        let path = path.clone();
+        async move {
+            let r = call(addr, "GET", &path, Some(&who), &[], None).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.header("content-type"), Some("application/json"));
+            r.body
+        }
+    };
+    let first = read(sec.clone()).await;
+    assert_eq!(first, read(rev.clone()).await, "the same answer twice");
+    assert_eq!(first["title"], "缓存");
+    assert_eq!(first["version"], 1);
+
+    // An action through the API.
+    let r = call(
+        addr,
+        "POST",
+        &format!("{path}/actions"),
+        Some(&sec),
+        &[],
+        Some(r#"{"action":"submit","version":1}"#),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = read(rev.clone()).await;
+    assert_eq!(
+        (after["stage"].as_str(), after["version"].as_i64()),
+        (Some("under_review"), Some(2))
+    );
+
+    // A change by another connection, which the server hears nothing about.
+    let other = sea_orm::Database::connect(t.url.as_str()).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &other,
+        &format!("UPDATE projects SET title = '改过的标题', version = version + 1 WHERE id = {id}"),
+    )
+    .await
+    .unwrap();
+    let after = read(sec.clone()).await;
+    assert_eq!(
+        (after["title"].as_str(), after["version"].as_i64()),
+        (Some("改过的标题"), Some(3))
+    );
+    // And a change elsewhere in the database leaves the answer as it is.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &other,
+        "UPDATE users SET name = name || '' WHERE id > 0",
+    )
+    .await
+    .unwrap();
+    assert_eq!(read(sec.clone()).await, after);
+    other.close().await.unwrap();
+
+    // Out of scope stays out of scope when the answer is kept: another subdistrict's
+    // secretary is refused right after the project was read.
+    let sec2 = login(addr, "secretary2").await;
+    let r = call(addr, "GET", &path, Some(&sec2), &[], None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    server.stop().await;
+}

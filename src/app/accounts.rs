@@ -6,7 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
+use super::session_cache::TokenDigest;
 use super::{App, AppError, AppResult, Principal};
 use crate::store::entity::{organisation, session, user};
 
@@ -38,7 +40,11 @@ pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(token_digest(token))
+}
+
+fn token_digest(token: &str) -> TokenDigest {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// A new session: the token to hand to the client, once.
@@ -106,13 +112,13 @@ impl App {
     }
 
     /// The user of a live session token.
-    pub async fn session_user(&self, token: &str, now: DateTime<Utc>) -> AppResult<Principal> {
-        let hash = token_hash(token);
-        if let Some(p) = self.sessions.get(&hash, now) {
+    pub async fn session_user(&self, token: &str, now: DateTime<Utc>) -> AppResult<Arc<Principal>> {
+        let digest = token_digest(token);
+        if let Some(p) = self.sessions.get(&digest, now) {
             return Ok(p);
         }
         let s = session::Entity::find()
-            .filter(session::Column::TokenHash.eq(&hash))
+            .filter(session::Column::TokenHash.eq(hex::encode(digest)))
             .one(&self.db.read)
             .await?
             .ok_or(AppError::Unauthorized)?;
@@ -124,14 +130,14 @@ impl App {
             .await?
             .filter(|u| u.active)
             .ok_or(AppError::Unauthorized)?;
-        let p = Principal::from(&u);
-        self.sessions.put(hash, p.clone(), s.expires_at);
+        let p = Arc::new(Principal::from(&u));
+        self.sessions.put(digest, p.clone(), s.expires_at);
         Ok(p)
     }
 
     /// End a session (idempotent).
     pub async fn logout(&self, token: &str, now: DateTime<Utc>) -> AppResult<()> {
-        self.sessions.forget(&token_hash(token));
+        self.sessions.forget(&token_digest(token));
         session::Entity::update_many()
             .col_expr(session::Column::RevokedAt, Expr::value(now))
             .filter(session::Column::TokenHash.eq(token_hash(token)))

@@ -12,6 +12,7 @@ pub mod error;
 pub mod implementation;
 pub mod milestones;
 pub mod notifications;
+pub mod project_cache;
 pub mod projects;
 pub mod registry;
 pub mod scores;
@@ -38,6 +39,8 @@ pub struct App {
     pub registry: Arc<Registry>,
     pub metrics: Arc<Metrics>,
     pub sessions: Arc<session_cache::SessionCache>,
+    /// Projects read since the last commit, with their answers.
+    pub projects: Arc<project_cache::ProjectCache>,
     /// Attachments.
     pub files: FileStore,
     /// Resident appraisals waiting for their group commit (PostgreSQL path).
@@ -52,6 +55,7 @@ impl App {
             registry: Arc::new(Registry::default()),
             metrics: Metrics::new(),
             sessions: Arc::default(),
+            projects: Arc::default(),
             files: FileStore::new(db_files),
             appraisal_queue: Arc::default(),
         }

@@ -1,6 +1,7 @@
 //! Projects: create, edit the current stage's form, take an action, read, list, history.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, LikeExpr, Query};
@@ -12,6 +13,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::audit::{self, NewEvent};
+use super::project_cache::CachedProject;
 use super::{App, AppError, AppResult, Principal};
 use crate::scoring;
 use crate::store::action_inputs::{action_inputs, read_inputs, ActionInputs};
@@ -269,6 +271,23 @@ impl App {
                 what: "project",
                 id: id.to_string(),
             })
+    }
+
+    /// The committed project, from memory when nothing was committed since it was last read
+    /// (`project_cache`).
+    pub async fn project_cached(&self, id: i64) -> AppResult<Arc<CachedProject>> {
+        // The version is read before the project: what is filed under it is at least as new.
+        let version = self.db.data_version();
+        if let Some(v) = version {
+            if let Some(hit) = self.projects.get(id, v) {
+                return Ok(hit);
+            }
+        }
+        let p = Arc::new(CachedProject::new(self.project(id).await?));
+        if let Some(v) = version {
+            self.projects.put(v, p.clone());
+        }
+        Ok(p)
     }
 
     pub async fn history(&self, id: i64) -> AppResult<Vec<audit_event::Model>> {

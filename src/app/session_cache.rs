@@ -4,7 +4,7 @@
 //! sharing the database see the change within `TRUST`.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -14,31 +14,35 @@ use super::Principal;
 const TRUST: Duration = Duration::from_secs(5);
 const MAX_ENTRIES: usize = 50_000;
 
+/// A session's key: the SHA-256 digest of its token, as stored (in hex) in the database.
+pub type TokenDigest = [u8; 32];
+
 #[derive(Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<HashMap<TokenDigest, Entry>>,
 }
 
 struct Entry {
-    user: Principal,
+    /// Shared: a hit hands out the same user without copying its strings.
+    user: Arc<Principal>,
     expires_at: DateTime<Utc>,
     checked: Instant,
 }
 
 impl SessionCache {
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<TokenDigest, Entry>> {
         // Plain data: a panic elsewhere cannot leave it inconsistent.
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The user of a session checked less than `TRUST` ago and not expired at `now`.
-    pub fn get(&self, token_hash: &str, now: DateTime<Utc>) -> Option<Principal> {
+    pub fn get(&self, token: &TokenDigest, now: DateTime<Utc>) -> Option<Arc<Principal>> {
         let map = self.map();
-        let e = map.get(token_hash)?;
+        let e = map.get(token)?;
         (e.checked.elapsed() < TRUST && e.expires_at > now).then(|| e.user.clone())
     }
 
-    pub fn put(&self, token_hash: String, user: Principal, expires_at: DateTime<Utc>) {
+    pub fn put(&self, token: TokenDigest, user: Arc<Principal>, expires_at: DateTime<Utc>) {
         let mut map = self.map();
         if map.len() >= MAX_ENTRIES {
             map.retain(|_, e| e.checked.elapsed() < TRUST);
@@ -47,7 +51,7 @@ impl SessionCache {
             }
         }
         map.insert(
-            token_hash,
+            token,
             Entry {
                 user,
                 expires_at,
@@ -56,8 +60,8 @@ impl SessionCache {
         );
     }
 
-    pub fn forget(&self, token_hash: &str) {
-        self.map().remove(token_hash);
+    pub fn forget(&self, token: &TokenDigest) {
+        self.map().remove(token);
     }
 
     pub fn forget_user(&self, user_id: i64) {

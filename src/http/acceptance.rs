@@ -36,7 +36,7 @@ pub struct Reviewers {
 }
 
 /// The reviewers assigned to the project's upper review.
-#[utoipa::path(get, path = "/projects/{id}/reviewers", tag = "acceptance",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/reviewers", tag = "acceptance",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = Reviewers), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_reviewers(
@@ -59,7 +59,7 @@ pub struct AssignBody {
 
 /// Assign a reviewer (admins). A reviewer of the project's own organisation is refused
 /// (conflict of interest), with the reason.
-#[utoipa::path(post, path = "/projects/{id}/reviewers", tag = "acceptance", request_body = AssignBody,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/reviewers", tag = "acceptance", request_body = AssignBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 201, body = ReviewerView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn assign_reviewer(
@@ -80,7 +80,7 @@ pub async fn assign_reviewer(
 }
 
 /// Take a reviewer off the project (admins), before they have scored.
-#[utoipa::path(delete, path = "/projects/{id}/reviewers/{user_id}", tag = "acceptance",
+#[utoipa::path(delete, path = "/api/v1/projects/{id}/reviewers/{user_id}", tag = "acceptance",
     params(("id" = i64, Path, description = "project id"), ("user_id" = i64, Path, description = "reviewer")),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn unassign_reviewer(
@@ -104,7 +104,7 @@ pub struct SiteVisits {
 }
 
 /// The site visits recorded for the project.
-#[utoipa::path(get, path = "/projects/{id}/site-visits", tag = "acceptance",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/site-visits", tag = "acceptance",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = SiteVisits), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_site_visits(
@@ -132,7 +132,7 @@ pub struct SiteVisitBody {
 }
 
 /// An assigned reviewer records a site visit.
-#[utoipa::path(post, path = "/projects/{id}/site-visits", tag = "acceptance", request_body = SiteVisitBody,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/site-visits", tag = "acceptance", request_body = SiteVisitBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 201, body = SiteVisitView), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn record_site_visit(
@@ -160,7 +160,7 @@ pub async fn record_site_visit(
 
 /// The score sheets the caller may see: a reviewer sees other reviewers' sheets only after
 /// submitting their own (`hidden` counts the rest).
-#[utoipa::path(get, path = "/projects/{id}/scores", tag = "acceptance",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/scores", tag = "acceptance",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = SheetsView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_scores(
@@ -187,7 +187,7 @@ pub struct ScoreBody {
 }
 
 /// Submit one's score sheet for a part.
-#[utoipa::path(post, path = "/projects/{id}/scores", tag = "acceptance", request_body = ScoreBody,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/scores", tag = "acceptance", request_body = ScoreBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 201, description = "the sheet was recorded"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn submit_score(
@@ -236,7 +236,7 @@ pub struct Deductions {
 }
 
 /// The manual deductions recorded for the project.
-#[utoipa::path(get, path = "/projects/{id}/deductions", tag = "acceptance",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/deductions", tag = "acceptance",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = Deductions), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_deductions(
@@ -260,7 +260,7 @@ pub struct DeductionBody {
 }
 
 /// A district user records a manual deduction with its reason.
-#[utoipa::path(post, path = "/projects/{id}/deductions", tag = "acceptance", request_body = DeductionBody,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/deductions", tag = "acceptance", request_body = DeductionBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 201, body = DeductionView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn record_deduction(
@@ -283,7 +283,7 @@ pub async fn record_deduction(
 /// How the final score was made: every reviewer's criterion scores, the appraisal counts and
 /// their points, each deduction and why, each weight, down to the final number. Provisional
 /// (as if the project closed now) until the project is closed.
-#[utoipa::path(get, path = "/projects/{id}/score", tag = "acceptance",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/score", tag = "acceptance",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = ScoreReport), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn score(
@@ -307,7 +307,7 @@ pub struct TokenBatches {
 }
 
 /// The appraisal token batches issued for the project (district users).
-#[utoipa::path(get, path = "/projects/{id}/appraisal-tokens", tag = "acceptance",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/appraisal-tokens", tag = "acceptance",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = TokenBatches), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_token_batches(
@@ -354,7 +354,7 @@ pub struct IssueBody {
 
 /// Issue a batch of one-time appraisal tokens (reviewers and admins). The answer holds the
 /// codes; `/print/projects/{id}/tokens/{batch}` prints them as QR codes and short links.
-#[utoipa::path(post, path = "/projects/{id}/appraisal-tokens", tag = "acceptance", request_body = IssueBody,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/appraisal-tokens", tag = "acceptance", request_body = IssueBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 201, body = IssuedBatch), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn issue_tokens(
@@ -380,7 +380,7 @@ pub struct Revoked {
 }
 
 /// Withdraw the unused tokens of a batch.
-#[utoipa::path(post, path = "/projects/{id}/appraisal-tokens/{batch}/revoke", tag = "acceptance",
+#[utoipa::path(post, path = "/api/v1/projects/{id}/appraisal-tokens/{batch}/revoke", tag = "acceptance",
     params(("id" = i64, Path, description = "project id"), ("batch" = String, Path, description = "batch id")),
     responses((status = 200, body = Revoked), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn revoke_batch(
@@ -418,7 +418,7 @@ pub struct Accepted {
 /// A resident's appraisal, without an account: the token counts once, for its own project.
 /// Refused tokens (unknown, used, expired, revoked, another project's, window closed) answer
 /// with the reason; too many refusals from one address are rate limited.
-#[utoipa::path(post, path = "/projects/{id}/appraisals", tag = "acceptance", security(()), request_body = AppraisalBody,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/appraisals", tag = "acceptance", security(()), request_body = AppraisalBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 201, body = Accepted), (status = 404, body = Problem), (status = 409, body = Problem), (status = 410, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
 pub async fn appraise(

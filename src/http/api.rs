@@ -1,5 +1,7 @@
 //! `/api/v1` handlers: thin, each one use case.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{app_err, ApiError, Lang, Problem, ProblemReason};
 use super::extract::{session_token, ApiJson, ApiPath, ApiQuery, Auth, SESSION_COOKIE};
 use super::AppState;
+use crate::app::project_cache::CachedProject;
 use crate::app::projects::{ActionDone, ActionInput, ListFilter, NewProject, ProjectView};
 use crate::app::{AppError, Principal};
 use crate::store::entity::project;
@@ -36,7 +39,7 @@ pub struct LoginAnswer {
 }
 
 /// Log in; answers a bearer token and sets the session cookie. Rate limited per login.
-#[utoipa::path(post, path = "/login", tag = "accounts", request_body = LoginBody, security(()),
+#[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginBody, security(()),
     responses((status = 200, body = LoginAnswer), (status = 401, body = Problem), (status = 429, body = Problem)))]
 pub async fn login(
     State(s): State<AppState>,
@@ -76,7 +79,7 @@ pub async fn login(
 }
 
 /// End the caller's session (the bearer token or the cookie); answers 204 even without one.
-#[utoipa::path(post, path = "/logout", tag = "accounts", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/v1/logout", tag = "accounts", responses((status = 204)))]
 pub async fn logout(
     State(s): State<AppState>,
     lang: Lang,
@@ -117,10 +120,10 @@ impl From<&Principal> for MeView {
 }
 
 /// Who am I.
-#[utoipa::path(get, path = "/me", tag = "accounts",
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
     responses((status = 200, body = MeView), (status = 401, body = Problem)))]
 pub async fn me(Auth(who): Auth) -> Json<MeView> {
-    Json(MeView::from(&who))
+    Json(MeView::from(&*who))
 }
 
 /// A text in both interface languages.
@@ -158,7 +161,7 @@ pub struct DefinitionList {
 }
 
 /// The workflow definitions in force, each at its current version.
-#[utoipa::path(get, path = "/definitions", tag = "definitions",
+#[utoipa::path(get, path = "/api/v1/definitions", tag = "definitions",
     responses((status = 200, body = DefinitionList), (status = 401, body = Problem)))]
 pub async fn definitions(State(s): State<AppState>, _auth: Auth) -> Json<DefinitionList> {
     let label = |l: &crate::workflow::model::Label| Label {
@@ -213,8 +216,8 @@ pub(crate) async fn visible_project(
     who: &Principal,
     id: i64,
     lang: Lang,
-) -> ApiResult<project::Model> {
-    let p = s.app.project(id).await.map_err(app_err(lang))?;
+) -> ApiResult<Arc<CachedProject>> {
+    let p = s.app.project_cached(id).await.map_err(app_err(lang))?;
     if let Err(e) = check_visible(who, &p) {
         // With the workflow, so that the reason reads as a sentence.
         let w = s.app.workflow_of(&p).await.ok();
@@ -255,7 +258,7 @@ pub struct ProjectPage {
 
 /// Projects the caller may see: their own subdistrict's, or the whole district's for district
 /// users; filtered and paged.
-#[utoipa::path(get, path = "/projects", tag = "projects", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(ListQuery),
     responses((status = 200, body = ProjectPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list_projects(
     State(s): State<AppState>,
@@ -331,7 +334,7 @@ pub struct CreateBody {
 }
 
 /// Create a project in the definition's initial stage.
-#[utoipa::path(post, path = "/projects", tag = "projects", request_body = CreateBody,
+#[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = CreateBody,
     responses((status = 201, body = ProjectView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_project(
     State(s): State<AppState>,
@@ -356,16 +359,17 @@ pub async fn create_project(
 }
 
 /// One project.
-#[utoipa::path(get, path = "/projects/{id}", tag = "projects", params(("id" = i64, Path, description = "project id")),
+#[utoipa::path(get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = ProjectView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_project(
     State(s): State<AppState>,
     lang: Lang,
     Auth(who): Auth,
     ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<ProjectView>> {
+) -> ApiResult<Response> {
     let p = visible_project(&s, &who, id, lang).await?;
-    Ok(Json(ProjectView::from(&p)))
+    // The answer is made once per committed state of the project (`project_cache`).
+    Ok(([(header::CONTENT_TYPE, "application/json")], p.json()).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -379,7 +383,7 @@ pub struct EditBody {
 }
 
 /// Edit the current stage's form.
-#[utoipa::path(patch, path = "/projects/{id}/form", tag = "projects", request_body = EditBody,
+#[utoipa::path(patch, path = "/api/v1/projects/{id}/form", tag = "projects", request_body = EditBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = ProjectView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn edit_form(
@@ -422,7 +426,7 @@ pub struct AvailableActions {
 }
 
 /// The actions the caller may take now, and why the others are refused.
-#[utoipa::path(get, path = "/projects/{id}/actions", tag = "projects",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/actions", tag = "projects",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = AvailableActions), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn available_actions(
@@ -482,7 +486,7 @@ pub struct ActionBody {
 
 /// Take an action: 409 on a stale version, 403 for a role or scope the caller lacks, 422 when a
 /// guard refuses, listing every reason.
-#[utoipa::path(post, path = "/projects/{id}/actions", tag = "projects", request_body = ActionBody,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/actions", tag = "projects", request_body = ActionBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = ActionDone), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn take_action(
@@ -539,7 +543,7 @@ pub struct History {
 }
 
 /// The project's audit history, oldest first.
-#[utoipa::path(get, path = "/projects/{id}/history", tag = "projects",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/history", tag = "projects",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = History), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn history(

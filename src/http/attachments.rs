@@ -46,7 +46,7 @@ fn too_large(lang: Lang) -> ApiError {
 }
 
 /// Attach a file (multipart/form-data: `file`, optional `milestone_id`).
-#[utoipa::path(post, path = "/projects/{id}/attachments", tag = "implementation",
+#[utoipa::path(post, path = "/api/v1/projects/{id}/attachments", tag = "implementation",
     params(("id" = i64, Path, description = "project id")),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses((status = 201, body = AttachmentView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
@@ -119,7 +119,7 @@ pub async fn upload(
 }
 
 /// The project's attachments.
-#[utoipa::path(get, path = "/projects/{id}/attachments", tag = "implementation",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/attachments", tag = "implementation",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = AttachmentList), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn list(
@@ -140,7 +140,7 @@ pub async fn list(
 }
 
 /// Download an attachment (those who see its project).
-#[utoipa::path(get, path = "/attachments/{id}", tag = "implementation",
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "implementation",
     params(("id" = i64, Path, description = "attachment id")),
     responses((status = 200, description = "the file, with its content type"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn download(

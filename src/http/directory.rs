@@ -83,7 +83,7 @@ pub struct UserList {
 }
 
 /// The organisations of the caller's district.
-#[utoipa::path(get, path = "/organisations", tag = "directory",
+#[utoipa::path(get, path = "/api/v1/organisations", tag = "directory",
     responses((status = 200, body = OrganisationList), (status = 401, body = Problem)))]
 pub async fn list_organisations(
     State(s): State<AppState>,
@@ -104,7 +104,7 @@ pub struct NewOrganisationBody {
 }
 
 /// Add a subdistrict to the administrator's district (admin).
-#[utoipa::path(post, path = "/organisations", tag = "directory", request_body = NewOrganisationBody,
+#[utoipa::path(post, path = "/api/v1/organisations", tag = "directory", request_body = NewOrganisationBody,
     responses((status = 201, body = OrganisationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_organisation(
     State(s): State<AppState>,
@@ -121,7 +121,7 @@ pub async fn add_organisation(
 }
 
 /// Users of the administrator's district (admin).
-#[utoipa::path(get, path = "/users", tag = "directory",
+#[utoipa::path(get, path = "/api/v1/users", tag = "directory",
     responses((status = 200, body = UserList), (status = 403, body = Problem)))]
 pub async fn list_users(
     State(s): State<AppState>,
@@ -151,7 +151,7 @@ pub struct NewUserBody {
 }
 
 /// Add a user to an organisation of the administrator's district (admin).
-#[utoipa::path(post, path = "/users", tag = "directory", request_body = NewUserBody,
+#[utoipa::path(post, path = "/api/v1/users", tag = "directory", request_body = NewUserBody,
     responses((status = 201, body = UserView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn add_user(
     State(s): State<AppState>,
@@ -194,7 +194,7 @@ pub struct UserChangesBody {
 }
 
 /// Change a user of the administrator's district (admin).
-#[utoipa::path(patch, path = "/users/{id}", tag = "directory", request_body = UserChangesBody,
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "directory", request_body = UserChangesBody,
     params(("id" = i64, Path, description = "user id")),
     responses((status = 200, body = UserView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_user(
@@ -237,7 +237,7 @@ pub struct MeChangesBody {
 }
 
 /// Change one's own language or password.
-#[utoipa::path(patch, path = "/me", tag = "accounts", request_body = MeChangesBody,
+#[utoipa::path(patch, path = "/api/v1/me", tag = "accounts", request_body = MeChangesBody,
     responses((status = 200, body = UserView), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_me(
     State(s): State<AppState>,

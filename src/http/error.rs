@@ -22,12 +22,9 @@ impl Lang {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         // The first listed language wins; anything that is not English gets Chinese.
-        match accept
-            .split(',')
-            .next()
-            .map(|s| s.trim().to_ascii_lowercase())
-        {
-            Some(l) if l.starts_with("en") => Lang::En,
+        let first = accept.split(',').next().unwrap_or("").trim();
+        match first.get(..2) {
+            Some(l) if l.eq_ignore_ascii_case("en") => Lang::En,
             _ => Lang::Zh,
         }
     }

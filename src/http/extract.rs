@@ -43,7 +43,7 @@ pub fn session_token(parts: &Parts) -> Option<String> {
 }
 
 /// The signed-in user; answers 401 when there is none.
-pub struct Auth(pub Principal);
+pub struct Auth(pub std::sync::Arc<Principal>);
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;

@@ -35,7 +35,7 @@ fn day(s: &AppState, q: &OnQuery, lang: Lang) -> ApiResult<chrono::NaiveDate> {
 }
 
 /// A project's road map for a Gantt view: milestones with status, reports, stage changes.
-#[utoipa::path(get, path = "/projects/{id}/timeline", tag = "implementation",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/timeline", tag = "implementation",
     params(("id" = i64, Path, description = "project id"), OnQuery),
     responses((status = 200, body = Timeline), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn timeline(
@@ -69,7 +69,7 @@ pub struct ProgressBody {
 }
 
 /// The milestone's owner (or the subdistrict's team) reports progress.
-#[utoipa::path(post, path = "/milestones/{id}/progress", tag = "implementation", request_body = ProgressBody,
+#[utoipa::path(post, path = "/api/v1/milestones/{id}/progress", tag = "implementation", request_body = ProgressBody,
     params(("id" = i64, Path, description = "milestone id")),
     responses((status = 200, body = MilestoneView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn report_progress(
@@ -100,7 +100,7 @@ pub struct GuidanceThread {
 }
 
 /// The guidance thread of a project (指导意见), oldest first.
-#[utoipa::path(get, path = "/projects/{id}/guidance", tag = "implementation",
+#[utoipa::path(get, path = "/api/v1/projects/{id}/guidance", tag = "implementation",
     params(("id" = i64, Path, description = "project id")),
     responses((status = 200, body = GuidanceThread), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_guidance(
@@ -126,7 +126,7 @@ pub struct GuidanceBody {
 }
 
 /// Reviewers give guidance; the subdistrict answers it.
-#[utoipa::path(post, path = "/projects/{id}/guidance", tag = "implementation", request_body = GuidanceBody,
+#[utoipa::path(post, path = "/api/v1/projects/{id}/guidance", tag = "implementation", request_body = GuidanceBody,
     params(("id" = i64, Path, description = "project id")),
     responses((status = 201, body = GuidanceView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn post_guidance(
@@ -154,7 +154,7 @@ pub struct CalendarLink {
 }
 
 /// Make (or replace) the caller's private iCalendar feed address.
-#[utoipa::path(post, path = "/me/calendar", tag = "implementation",
+#[utoipa::path(post, path = "/api/v1/me/calendar", tag = "implementation",
     responses((status = 200, body = CalendarLink), (status = 401, body = Problem)))]
 pub async fn new_calendar(
     State(s): State<AppState>,
@@ -231,7 +231,7 @@ pub struct DispatchQuery {
 }
 
 /// The dispatch view (调度): every live project's progress on a day, most urgent first.
-#[utoipa::path(get, path = "/dispatch", tag = "implementation", params(DispatchQuery),
+#[utoipa::path(get, path = "/api/v1/dispatch", tag = "implementation", params(DispatchQuery),
     responses((status = 200, body = crate::app::implementation::Dispatch), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn dispatch(
     State(s): State<AppState>,

@@ -20,10 +20,6 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -177,7 +173,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
 /// The OpenAPI 3.1 document of the whole API, generated from the handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", api_routes())
+        .merge(api_routes())
         .routes(routes!(api::healthz))
         .routes(routes!(implementation::calendar_feed))
         .split_for_parts();
@@ -197,13 +193,13 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         time_zone: settings.time_zone,
     }));
     let (routes, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", api_routes())
+        .merge(api_routes())
         .routes(routes!(api::healthz))
         .routes(routes!(implementation::calendar_feed))
         .split_for_parts();
     let spec = Arc::new(spec);
     let reference = Arc::new(reference::render(&spec));
-    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let requests = telemetry::RequestLayer::new(state.app.metrics.clone());
     routes
         .route(
             "/api/v1/openapi.json",
@@ -227,98 +223,14 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         )
         .route("/projects/{id}/score", get(pages::score_page))
         .fallback(api::not_found)
-        .route_layer(axum::middleware::from_fn(limit_body))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            telemetry::record,
-        ))
+        .route_layer(requests.routes())
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &axum::http::Request<_>| {
-                    let id = req
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    tracing::info_span!(
-                        "request",
-                        request_id = %id,
-                        method = %req.method(),
-                        path = %req.uri().path(),
-                    )
-                })
-                .on_response(
-                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
-                ),
-        )
-        .layer(SetRequestIdLayer::new(request_id, RequestIds::new()))
+        .layer(requests)
         .with_state(state)
 }
 
 /// The largest body of an upload (the file plus the multipart framing).
 pub const MAX_UPLOAD_BODY_BYTES: usize = crate::app::attachments::MAX_ATTACHMENT_BYTES + 64 * 1024;
-
-/// Bodies are limited per route: uploads to their own limit, everything else to
-/// `MAX_BODY_BYTES`. A declared length over the limit is refused before reading; a body that
-/// grows past it fails the extractor reading it (413 either way).
-async fn limit_body(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let limit = match req.extensions().get::<axum::extract::MatchedPath>() {
-        Some(p) if p.as_str() == "/api/v1/projects/{id}/attachments" => MAX_UPLOAD_BODY_BYTES,
-        _ => MAX_BODY_BYTES,
-    };
-    let declared = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        let lang = error::Lang::from_headers(req.headers());
-        return error::ApiError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            match lang {
-                error::Lang::Zh => "请求体过大",
-                error::Lang::En => "Body too large",
-            },
-            format!("at most {limit} bytes are accepted here"),
-        )
-        .into_response();
-    }
-    let req = req.map(|b| axum::body::Body::new(http_body_util::Limited::new(b, limit)));
-    next.run(req).await
-}
-
-/// Request ids: a random prefix per process and a counter, unique across restarts and servers
-/// without drawing randomness for every request (a UUID per request showed in profiles).
-#[derive(Clone)]
-struct RequestIds {
-    prefix: u32,
-    next: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl RequestIds {
-    fn new() -> RequestIds {
-        RequestIds {
-            prefix: rand::random(),
-            next: Arc::new(std::sync::atomic::AtomicU64::new(1)),
-        }
-    }
-}
-
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        axum::http::HeaderValue::from_str(&format!("{:08x}-{n:x}", self.prefix))
-            .ok()
-            .map(RequestId::new)
-    }
-}
 
 /// Serve until `shutdown` resolves; in-flight requests finish first.
 pub async fn serve(

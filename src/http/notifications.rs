@@ -19,7 +19,7 @@ pub struct MailList {
 }
 
 /// The caller's notification history (the latest 200), newest first.
-#[utoipa::path(get, path = "/me/notifications", tag = "notifications",
+#[utoipa::path(get, path = "/api/v1/me/notifications", tag = "notifications",
     responses((status = 200, body = MailList), (status = 401, body = Problem)))]
 pub async fn mine(
     State(s): State<AppState>,
@@ -39,7 +39,7 @@ pub struct OutboxQuery {
 }
 
 /// Mail to the district's users by state, dead letters by default (admin).
-#[utoipa::path(get, path = "/outbox", tag = "notifications", params(OutboxQuery),
+#[utoipa::path(get, path = "/api/v1/outbox", tag = "notifications", params(OutboxQuery),
     responses((status = 200, body = MailList), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn outbox(
     State(s): State<AppState>,
@@ -56,7 +56,7 @@ pub async fn outbox(
 }
 
 /// Send a dead letter again, to the user's current address (admin).
-#[utoipa::path(post, path = "/outbox/{id}/retry", tag = "notifications",
+#[utoipa::path(post, path = "/api/v1/outbox/{id}/retry", tag = "notifications",
     params(("id" = i64, Path, description = "mail id")),
     responses((status = 200, body = MailView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn retry(

@@ -1,39 +1,376 @@
-//! Per-request metrics: a count by method, route pattern and status, and a latency histogram
-//! by route pattern.
+//! What every request passes through: a request id (set on the request, echoed on the
+//! answer), a log span and a log line, the body limit, and the metrics by route pattern.
+//!
+//! Two small hand-written tower services instead of `from_fn` middleware and a stack of
+//! generic layers: they run on every request, and each `from_fn` layer boxes a future and
+//! clones the service behind it on every call (docs/performance.md, session 5).
+//! - [`RequestLayer`] wraps the whole router, so that every answer (404 and 405 included)
+//!   gets a request id, a log line and a count.
+//! - [`RouteLayer`] wraps each matched route: it limits the body by route and tags the answer
+//!   with the route pattern, which only the router knows, for the outer layer to count.
 
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::CONTENT_TYPE;
-use axum::middleware::Next;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
+use tracing::Span;
 
+use super::error::{ApiError, Lang};
 use super::AppState;
-use crate::metrics::{RequestLabels, RouteLabels};
+use crate::metrics::{Metrics, RequestLabels, RouteLabels};
 
-pub async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = req.method().to_string();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let m = &s.app.metrics;
-    m.latency
-        .get_or_create(&RouteLabels {
-            route: route.clone(),
-        })
-        .observe(started.elapsed().as_secs_f64());
-    m.requests
-        .get_or_create(&RequestLabels {
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The route label of answers no route matched (404 from the fallback).
+const UNMATCHED: &str = "unmatched";
+
+/// The outer layer: request id, span, log line, metrics.
+#[derive(Clone)]
+pub struct RequestLayer {
+    shared: Arc<RequestShared>,
+}
+
+struct RequestShared {
+    metrics: Arc<Metrics>,
+    /// Request ids: a random prefix per process and a counter, unique across restarts and
+    /// servers without drawing randomness for every request.
+    id_prefix: u32,
+    next_id: AtomicU64,
+    /// Route patterns seen, each stored once for the process: the label of every count.
+    routes: RwLock<HashSet<&'static str>>,
+}
+
+impl RequestLayer {
+    pub fn new(metrics: Arc<Metrics>) -> RequestLayer {
+        RequestLayer {
+            shared: Arc::new(RequestShared {
+                metrics,
+                id_prefix: rand::random(),
+                next_id: AtomicU64::new(1),
+                routes: RwLock::new(HashSet::new()),
+            }),
+        }
+    }
+}
+
+impl RequestShared {
+    fn request_id(&self) -> HeaderValue {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut buf = [0u8; 8 + 1 + 16];
+        hex_into(&mut buf[..8], u64::from(self.id_prefix), 8);
+        buf[8] = b'-';
+        let digits = (64 - n.leading_zeros()).div_ceil(4).max(1) as usize;
+        hex_into(&mut buf[9..9 + digits], n, digits);
+        // Hex digits and '-' are always a valid header value.
+        HeaderValue::from_bytes(&buf[..9 + digits])
+            .unwrap_or_else(|_| HeaderValue::from_static("0"))
+    }
+
+    /// The process-wide copy of a route pattern. Patterns are the router's, so there are as
+    /// many as there are routes.
+    fn intern(&self, route: &str) -> &'static str {
+        if let Some(r) = self
+            .routes
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(route)
+        {
+            return r;
+        }
+        let mut set = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = set.get(route) {
+            return r;
+        }
+        let r: &'static str = Box::leak(route.to_owned().into_boxed_str());
+        set.insert(r);
+        r
+    }
+}
+
+/// `n` as `width` lower-case hex digits into `out`.
+fn hex_into(out: &mut [u8], n: u64, width: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (i, b) in out.iter_mut().take(width).enumerate() {
+        let shift = 4 * (width - 1 - i);
+        *b = DIGITS[((n >> shift) & 0xf) as usize];
+    }
+}
+
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+impl<S> Layer<S> for RequestLayer {
+    type Service = RequestService<S>;
+    fn layer(&self, inner: S) -> RequestService<S> {
+        RequestService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RequestService<S> {
+    inner: S,
+    shared: Arc<RequestShared>,
+}
+
+impl<S> Service<Request> for RequestService<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RequestFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request) -> Self::Future {
+        let id = match req.headers().get(REQUEST_ID) {
+            // A caller's own id (a proxy's) is kept, as long as it is short.
+            Some(v) if v.len() <= 64 => v.clone(),
+            _ => {
+                let v = self.shared.request_id();
+                req.headers_mut().insert(REQUEST_ID, v.clone());
+                v
+            }
+        };
+        let span = tracing::info_span!(
+            "request",
+            request_id = tracing::field::Empty,
+            method = %req.method(),
+            path = %req.uri().path(),
+        );
+        if !span.is_disabled() {
+            span.record("request_id", id.to_str().unwrap_or(""));
+        }
+        let method = method_label(req.method());
+        let inner = {
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        RequestFuture {
+            inner,
+            span,
+            started: Instant::now(),
             method,
+            id: Some(id),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    pub struct RequestFuture<F> {
+        #[pin]
+        inner: F,
+        span: Span,
+        started: Instant,
+        method: &'static str,
+        id: Option<HeaderValue>,
+        shared: Arc<RequestShared>,
+    }
+}
+
+impl<F, E> Future for RequestFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let mut result = ready!(this.inner.poll(cx));
+        if let Ok(response) = &mut result {
+            let elapsed = this.started.elapsed();
+            let route = match response.extensions().get::<RouteTag>() {
+                Some(RouteTag(r)) => *r,
+                None => UNMATCHED,
+            };
+            let status = response.status();
+            let m = &this.shared.metrics;
+            m.latency
+                .get_or_create(&RouteLabels { route })
+                .observe(elapsed.as_secs_f64());
+            m.requests
+                .get_or_create(&RequestLabels {
+                    method: this.method,
+                    route,
+                    status: status.as_u16(),
+                })
+                .inc();
+            if let Some(id) = this.id.take() {
+                response.headers_mut().insert(REQUEST_ID, id);
+            }
+            let latency_ms = elapsed.as_secs_f64() * 1000.0;
+            if status.is_server_error() {
+                tracing::error!(status = status.as_u16(), latency_ms, "request failed");
+            } else {
+                tracing::info!(status = status.as_u16(), latency_ms, "request answered");
+            }
+        }
+        Poll::Ready(result)
+    }
+}
+
+/// The route pattern an answer came from, put on the answer by [`RouteLayer`].
+#[derive(Clone, Copy)]
+struct RouteTag(&'static str);
+
+/// The per-route layer: body limit by route, and the route pattern on the answer.
+#[derive(Clone)]
+pub struct RouteLayer {
+    shared: Arc<RequestShared>,
+}
+
+impl RequestLayer {
+    /// The per-route half, sharing this layer's route names.
+    pub fn routes(&self) -> RouteLayer {
+        RouteLayer {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<S> Layer<S> for RouteLayer {
+    type Service = RouteService<S>;
+    fn layer(&self, inner: S) -> RouteService<S> {
+        RouteService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct RouteService<S> {
+    inner: S,
+    shared: Arc<RequestShared>,
+}
+
+impl<S> Service<Request> for RouteService<S>
+where
+    S: Service<Request, Response = Response>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = RouteFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| self.shared.intern(p.as_str()));
+        let limit = body_limit(route);
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            let answer = too_large(Lang::from_headers(req.headers()), limit);
+            return RouteFuture {
+                state: RouteState::Refused {
+                    answer: Some(answer),
+                },
+                route,
+            };
+        }
+        let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
+        RouteFuture {
+            state: RouteState::Called {
+                inner: self.inner.call(req),
+            },
             route,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    response
+        }
+    }
+}
+
+/// Bodies are limited per route: uploads to their own limit, everything else to
+/// `MAX_BODY_BYTES`. A declared length over the limit is refused before reading; a body that
+/// grows past it fails the extractor reading it (413 either way).
+fn body_limit(route: Option<&str>) -> usize {
+    match route {
+        Some("/api/v1/projects/{id}/attachments") => super::MAX_UPLOAD_BODY_BYTES,
+        _ => super::MAX_BODY_BYTES,
+    }
+}
+
+fn too_large(lang: Lang, limit: usize) -> Response {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        match lang {
+            Lang::Zh => "请求体过大",
+            Lang::En => "Body too large",
+        },
+        format!("at most {limit} bytes are accepted here"),
+    )
+    .into_response()
+}
+
+pin_project_lite::pin_project! {
+    pub struct RouteFuture<F> {
+        #[pin]
+        state: RouteState<F>,
+        route: Option<&'static str>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = RouteStateProj]
+    enum RouteState<F> {
+        Called { #[pin] inner: F },
+        Refused { answer: Option<Response> },
+    }
+}
+
+impl<F, E> Future for RouteFuture<F>
+where
+    F: Future<Output = Result<Response, E>>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut result = match this.state.project() {
+            RouteStateProj::Called { inner } => ready!(inner.poll(cx)),
+            RouteStateProj::Refused { answer } => Ok(answer
+                .take()
+                .unwrap_or_else(|| StatusCode::PAYLOAD_TOO_LARGE.into_response())),
+        };
+        if let (Ok(response), Some(route)) = (&mut result, *this.route) {
+            response.extensions_mut().insert(RouteTag(route));
+        }
+        Poll::Ready(result)
+    }
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -46,4 +383,34 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         s.app.metrics.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_the_prefix_and_a_counter_in_hex() {
+        let layer = RequestLayer::new(Metrics::new());
+        let s = &layer.shared;
+        let prefix = format!("{:08x}", s.id_prefix);
+        assert_eq!(s.request_id(), format!("{prefix}-1").as_str());
+        s.next_id.store(0xabc, Ordering::Relaxed);
+        assert_eq!(s.request_id(), format!("{prefix}-abc").as_str());
+        s.next_id.store(u64::MAX, Ordering::Relaxed);
+        assert_eq!(
+            s.request_id(),
+            format!("{prefix}-ffffffffffffffff").as_str()
+        );
+    }
+
+    #[test]
+    fn route_patterns_are_stored_once() {
+        let layer = RequestLayer::new(Metrics::new());
+        let a = layer.shared.intern("/api/v1/projects/{id}");
+        let b = layer.shared.intern(&String::from("/api/v1/projects/{id}"));
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(a, "/api/v1/projects/{id}");
+        assert_ne!(layer.shared.intern("/healthz"), a);
+    }
 }

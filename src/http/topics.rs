@@ -78,7 +78,7 @@ pub struct TopicQuery {
 }
 
 /// The pool the caller sees: their subdistrict's, or the whole district's.
-#[utoipa::path(get, path = "/topics", tag = "topics", params(TopicQuery),
+#[utoipa::path(get, path = "/api/v1/topics", tag = "topics", params(TopicQuery),
     responses((status = 200, body = TopicList), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn list_topics(
     State(s): State<AppState>,
@@ -119,7 +119,7 @@ pub struct NewTopicBody {
 }
 
 /// Record a candidate problem (a pool role, in a subdistrict).
-#[utoipa::path(post, path = "/topics", tag = "topics", request_body = NewTopicBody,
+#[utoipa::path(post, path = "/api/v1/topics", tag = "topics", request_body = NewTopicBody,
     responses((status = 201, body = TopicView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_topic(
     State(s): State<AppState>,
@@ -147,7 +147,7 @@ pub async fn create_topic(
 }
 
 /// One topic with its discussion.
-#[utoipa::path(get, path = "/topics/{id}", tag = "topics",
+#[utoipa::path(get, path = "/api/v1/topics/{id}", tag = "topics",
     params(("id" = i64, Path, description = "topic id")),
     responses((status = 200, body = TopicWithComments), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_topic(
@@ -177,7 +177,7 @@ pub struct TopicChangesBody {
 }
 
 /// Edit, drop or reopen a topic of one's own subdistrict.
-#[utoipa::path(patch, path = "/topics/{id}", tag = "topics", request_body = TopicChangesBody,
+#[utoipa::path(patch, path = "/api/v1/topics/{id}", tag = "topics", request_body = TopicChangesBody,
     params(("id" = i64, Path, description = "topic id")),
     responses((status = 200, body = TopicView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_topic(
@@ -214,7 +214,7 @@ pub struct CommentBody {
 }
 
 /// Discuss a topic (anyone who sees it).
-#[utoipa::path(post, path = "/topics/{id}/comments", tag = "topics", request_body = CommentBody,
+#[utoipa::path(post, path = "/api/v1/topics/{id}/comments", tag = "topics", request_body = CommentBody,
     params(("id" = i64, Path, description = "topic id")),
     responses((status = 201, body = CommentView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn comment_topic(
@@ -246,7 +246,7 @@ pub struct Promoted {
 }
 
 /// Promote an open topic into a project application; its title and description carry over.
-#[utoipa::path(post, path = "/topics/{id}/promote", tag = "topics", request_body = PromoteBody,
+#[utoipa::path(post, path = "/api/v1/topics/{id}/promote", tag = "topics", request_body = PromoteBody,
     params(("id" = i64, Path, description = "topic id")),
     responses((status = 201, body = Promoted), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn promote_topic(

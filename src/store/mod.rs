@@ -4,6 +4,7 @@
 pub mod action_inputs;
 pub mod appraisal_sql;
 pub mod changeset;
+pub mod data_version;
 pub mod entity;
 pub mod files;
 pub mod queries;
@@ -38,6 +39,8 @@ pub struct Db {
     writer: Option<SqliteWriter>,
     /// On a SQLite file: the fast path for an action's reads (see `action_inputs`).
     readers: Option<action_inputs::SqliteReaders>,
+    /// On a SQLite file: whether anything was committed since (see `data_version`).
+    wal: Option<std::sync::Arc<data_version::WalWatch>>,
     /// Where attachments are kept unless configured: beside a SQLite file, else ./data/.
     pub default_files_dir: std::path::PathBuf,
 }
@@ -60,12 +63,20 @@ impl Db {
             sqlite_writer::configure_library();
             let write = Database::connect(sqlite_options(url, 1)).await?;
             let read = Database::connect(sqlite_options(url, 8)).await?;
-            let (writer, readers) = match sqlite_path(url) {
+            let (writer, readers, wal) = match sqlite_path(url) {
                 Some(path) => (
                     Some(SqliteWriter::start(path).map_err(DbErr::Custom)?),
                     Some(action_inputs::SqliteReaders::new(path)),
+                    // Without it answers are simply not kept; the database works the same.
+                    match data_version::WalWatch::open(path) {
+                        Ok(w) => Some(std::sync::Arc::new(w)),
+                        Err(e) => {
+                            tracing::warn!("answers are not cached: {e}");
+                            None
+                        }
+                    },
                 ),
-                None => (None, None),
+                None => (None, None, None),
             };
             let default_files_dir = match sqlite_path(url) {
                 Some(path) => {
@@ -80,6 +91,7 @@ impl Db {
                 write,
                 writer,
                 readers,
+                wal,
                 default_files_dir,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -94,6 +106,7 @@ impl Db {
                 write: pool,
                 writer: None,
                 readers: None,
+                wal: None,
                 default_files_dir: std::path::PathBuf::from("data/attachments"),
             })
         } else {
@@ -123,6 +136,13 @@ impl Db {
                 .await?;
         }
         Ok(txn)
+    }
+
+    /// The committed state of a SQLite file, read without a transaction; `None` on
+    /// PostgreSQL (and for a moment while a commit rewrites it). Equal versions mean that
+    /// nothing was committed in between, by this process or any other.
+    pub fn data_version(&self) -> Option<data_version::DataVersion> {
+        self.wal.as_ref()?.current()
     }
 
     /// On a SQLite file: the group-commit writer, for writes that must read and write in one

@@ -459,6 +459,9 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
     );
     let (stop_sender, sender_stop) = tokio::sync::watch::channel(false);
     let sending = tokio::spawn(sender.run(std::time::Duration::from_secs(2), sender_stop));
+    let releasing = tokio::spawn(crate::memory::release_when_idle(
+        std::time::Duration::from_secs(5),
+    ));
     let settings = crate::http::Settings {
         public_url: config.public_url.clone(),
         time_zone: config.time_zone,
@@ -468,6 +471,7 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
     let _ = scheduler.shutdown().await;
     let _ = stop_sender.send(true);
     let _ = sending.await;
+    releasing.abort();
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

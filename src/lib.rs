@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod http;
+pub mod memory;
 pub mod metrics;
 pub mod notify;
 pub mod schedule;

@@ -457,12 +457,9 @@ impl App {
                     let comment = comment.map(str::to_string);
                     writer
                         .run(move |c| {
-                            let err = |e: rusqlite::Error| ApplyError::Store(e.to_string());
-                            let token = appraisal_sql::token_by_code(c, &code).map_err(err)?;
+                            let token = appraisal_sql::token_by_code(c, &code)?;
                             let head = match &token {
-                                Some(t) => {
-                                    appraisal_sql::project_head(c, t.project_id).map_err(err)?
-                                }
+                                Some(t) => appraisal_sql::project_head(c, t.project_id)?,
                                 None => None,
                             };
                             let step = decide(
@@ -475,7 +472,7 @@ impl App {
                                 now,
                             );
                             if let Step::Write(w) = &step {
-                                if !appraisal_sql::write(c, w).map_err(err)? {
+                                if !appraisal_sql::write(c, w)? {
                                     return Ok(Step::Refused(TokenRefusal::Used));
                                 }
                             }

@@ -579,7 +579,7 @@ impl App {
             let (who2, input2) = (who.clone(), input.clone());
             let step = writer
                 .run(move |c| {
-                    let Some(inputs) = read_inputs(c, id).map_err(store_err)? else {
+                    let Some(inputs) = read_inputs(c, id)? else {
                         return Ok(Err(AppError::NotFound {
                             what: "project",
                             id: id.to_string(),
@@ -682,10 +682,6 @@ struct PlannedAction {
     from: String,
     to: String,
     mails_queued: usize,
-}
-
-fn store_err(e: rusqlite::Error) -> ApplyError {
-    ApplyError::Store(e.to_string())
 }
 
 fn apply_err(e: ApplyError, expected: i32) -> AppError {

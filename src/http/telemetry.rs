@@ -148,6 +148,7 @@ where
     }
 
     fn call(&mut self, mut req: Request) -> Self::Future {
+        crate::memory::note_activity();
         let id = match req.headers().get(REQUEST_ID) {
             // A caller's own id (a proxy's) is kept, as long as it is short.
             Some(v) if v.len() <= 64 => v.clone(),

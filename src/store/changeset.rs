@@ -75,6 +75,13 @@ pub enum ApplyError {
     Store(String),
 }
 
+/// The SQLite fast paths (`sqlite_writer`, `action_inputs`) answer rusqlite errors.
+impl From<rusqlite::Error> for ApplyError {
+    fn from(e: rusqlite::Error) -> ApplyError {
+        ApplyError::Store(e.to_string())
+    }
+}
+
 impl AuditRow {
     /// The row as sea-orm inserts it, for project `project_id`.
     pub fn active_model(&self, project_id: i64) -> super::entity::audit_event::ActiveModel {

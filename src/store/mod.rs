@@ -61,8 +61,12 @@ impl Db {
                 }
             }
             sqlite_writer::configure_library();
-            let write = Database::connect(sqlite_options(url, 1)).await?;
-            let read = Database::connect(sqlite_options(url, 8)).await?;
+            let write = Database::connect(sqlite_options(url, 1, 1)).await?;
+            // Up to four readers: each sqlx SQLite connection is a thread of its own with its
+            // own page cache, and the pool keeps the ones it opened (it hands them out in
+            // turn, so none stays idle long enough to close). Four keep two cores busy; eight
+            // cost 3 MB more at rest for no more throughput (docs/performance.md).
+            let read = Database::connect(sqlite_options(url, 1, 4)).await?;
             let (writer, readers, wal) = match sqlite_path(url) {
                 Some(path) => (
                     Some(SqliteWriter::start(path).map_err(DbErr::Custom)?),
@@ -257,11 +261,12 @@ async fn apply_with_orm(db: &Db, cs: ChangeSet) -> Result<(), ApplyError> {
     txn.commit().await.map_err(store)
 }
 
-fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
+fn sqlite_options(url: &str, min: u32, max: u32) -> ConnectOptions {
     let mut opt = ConnectOptions::new(url);
     // Pinging every connection before handing it out doubles the cost of a query on SQLite.
-    opt.max_connections(connections)
-        .min_connections(connections)
+    opt.max_connections(max)
+        .min_connections(min)
+        .idle_timeout(Duration::from_secs(60))
         .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(30))
         .sqlx_logging(false)

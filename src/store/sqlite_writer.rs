@@ -233,12 +233,9 @@ fn apply_batch(conn: &mut Connection, batch: Vec<Job>) -> Vec<Result<(), ApplyEr
 
 /// Run one job in a transaction of its own: committed if it succeeds, rolled back if not.
 fn apply_alone(conn: &mut Connection, job: &Job) -> Result<(), ApplyError> {
-    let store = |e: rusqlite::Error| ApplyError::Store(e.to_string());
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(store)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     job(&tx)?;
-    tx.commit().map_err(store)
+    Ok(tx.commit()?)
 }
 
 /// Close a project's open deadline by key (through the partial index of open deadlines).
@@ -247,7 +244,6 @@ pub(crate) const CLOSE_DEADLINE: &str = "UPDATE project_deadlines SET closed_at 
 
 /// Apply one change set on `c`, inside the caller's transaction.
 pub(crate) fn apply_one(c: &Connection, cs: &ChangeSet) -> Result<(), ApplyError> {
-    let store = |e: rusqlite::Error| ApplyError::Store(e.to_string());
     let p = &cs.project;
     let changed = c
         .prepare_cached(
@@ -269,30 +265,26 @@ pub(crate) fn apply_one(c: &Connection, cs: &ChangeSet) -> Result<(), ApplyError
                 cs.project_id,
                 cs.expected_version
             ])
-        })
-        .map_err(store)?;
+        })?;
     if changed == 0 {
         let current: Option<i32> = c
             .prepare_cached("SELECT version FROM projects WHERE id = ?1")
-            .and_then(|mut s| s.query_row([cs.project_id], |r| r.get(0)).optional())
-            .map_err(store)?;
+            .and_then(|mut s| s.query_row([cs.project_id], |r| r.get(0)).optional())?;
         return Err(ApplyError::Conflict {
             current: current.unwrap_or(cs.expected_version),
         });
     }
-    insert_audit(c, cs.project_id, &cs.audit).map_err(store)?;
+    insert_audit(c, cs.project_id, &cs.audit)?;
     for key in &cs.close_deadlines {
         c.prepare_cached(CLOSE_DEADLINE)
-            .and_then(|mut s| s.execute(params![ts(cs.at), cs.project_id, key]))
-            .map_err(store)?;
+            .and_then(|mut s| s.execute(params![ts(cs.at), cs.project_id, key]))?;
     }
     for d in &cs.open_deadlines {
         c.prepare_cached(
             "INSERT INTO project_deadlines (project_id, deadline_key, milestone_id, due_at, opened_at, closed_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
         )
-        .and_then(|mut s| s.execute(params![cs.project_id, d.deadline_key, d.milestone_id, d.due_at.map(ts), ts(cs.at)]))
-        .map_err(store)?;
+        .and_then(|mut s| s.execute(params![cs.project_id, d.deadline_key, d.milestone_id, d.due_at.map(ts), ts(cs.at)]))?;
     }
     for o in &cs.outbox {
         c.prepare_cached(
@@ -312,8 +304,7 @@ pub(crate) fn apply_one(c: &Connection, cs: &ChangeSet) -> Result<(), ApplyError
                 ts(cs.at),
                 ts(o.due_at)
             ])
-        })
-        .map_err(store)?;
+        })?;
     }
     Ok(())
 }
@@ -375,7 +366,7 @@ mod tests {
                 w.run(|c| {
                     std::thread::sleep(Duration::from_millis(200));
                     c.execute("INSERT INTO t (v) VALUES ('first')", [])
-                        .map_err(|e| ApplyError::Store(e.to_string()))
+                        .map_err(ApplyError::from)
                 })
                 .await
             })
@@ -389,7 +380,7 @@ mod tests {
                 w.run(move |c| {
                     runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     c.execute("INSERT INTO t (v) VALUES (?1)", [format!("job{i}")])
-                        .map_err(|e| ApplyError::Store(e.to_string()))?;
+                        .map_err(ApplyError::from)?;
                     if i == 3 {
                         return Err(ApplyError::Store("job3 gives up after writing".into()));
                     }
@@ -456,7 +447,7 @@ mod tests {
             let v = format!("{i:05}{big}");
             w.run(move |c| {
                 c.execute("INSERT INTO t (v) VALUES (?1)", [&v])
-                    .map_err(|e| ApplyError::Store(e.to_string()))
+                    .map_err(ApplyError::from)
             })
             .await
             .unwrap();

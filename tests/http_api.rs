@@ -628,3 +628,61 @@ async fn a_read_project_is_never_stale() {
     assert_eq!(r.status, 403, "{}", r.body);
     server.stop().await;
 }
+
+/// A bad entry of a list field is explained wholly in the caller's language, down to the
+/// check that needs the database (an owner who is no user).
+#[tokio::test]
+async fn a_bad_list_entry_is_explained_in_the_callers_language() {
+    let t = env().await;
+    world(&t.app, 1, &[("secretary1", "secretary", 1)]).await;
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
+    let sec = login(addr, "secretary1").await;
+    let theme = t
+        .app
+        .registry
+        .current("secretary_project")
+        .unwrap()
+        .workflow
+        .field("theme")
+        .unwrap()
+        .options[0]
+        .id
+        .to_string();
+    let mut form = application(&theme);
+    form["milestones"][0]["owner"] = json!("nobody");
+    let body = json!({"definition": "secretary_project", "title": "语言",
+        "year": 2026, "form": form})
+    .to_string();
+    let zh = call(
+        addr,
+        "POST",
+        "/api/v1/projects",
+        Some(&sec),
+        &[],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(zh.status, 422, "{}", zh.body);
+    assert_eq!(
+        zh.body["fields"][0]["message"], "“milestones”第1项：没有登录名为“nobody”的用户",
+        "{}",
+        zh.body
+    );
+    let en = call(
+        addr,
+        "POST",
+        "/api/v1/projects",
+        Some(&sec),
+        &[("Accept-Language", "en")],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(en.status, 422, "{}", en.body);
+    assert_eq!(
+        en.body["fields"][0]["message"], "`milestones` entry 1: there is no user `nobody`",
+        "{}",
+        en.body
+    );
+    server.stop().await;
+}

@@ -26,7 +26,7 @@ use crate::store::queries::eligible;
 use crate::store::sqlite_writer::apply_one;
 use crate::workflow::engine::{self, Facts, PlannedEffect, Request};
 use crate::workflow::form::{
-    check_form, milestone_plans, FieldProblem, FieldProblemKind, MilestonePlan,
+    check_form, milestone_plans, FieldProblem, FieldProblemKind, ItemProblem, MilestonePlan,
 };
 use crate::workflow::model::FieldType;
 use crate::workflow::units::end_of_day;
@@ -1021,17 +1021,14 @@ pub(crate) async fn sync_milestones(
                 field: field_id.clone(),
                 kind: FieldProblemKind::BadItem {
                     index: i,
-                    detail: format!(
-                        "owner `{}` is not a member of the project's organisation",
-                        m.owner
-                    ),
+                    detail: ItemProblem::NotAMember(m.owner.clone()),
                 },
             }),
             None => problems.push(FieldProblem {
                 field: field_id.clone(),
                 kind: FieldProblemKind::BadItem {
                     index: i,
-                    detail: format!("there is no user `{}`", m.owner),
+                    detail: ItemProblem::NoSuchUser(m.owner.clone()),
                 },
             }),
         }

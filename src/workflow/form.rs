@@ -24,7 +24,7 @@ pub enum FieldProblemKind {
     TooManyItems(u32),
     BadItem {
         index: usize,
-        detail: String,
+        detail: ItemProblem,
     },
     /// A goal review that does not take the application's goals one by one.
     GoalsMismatch {
@@ -66,8 +66,12 @@ impl FieldProblem {
             (K::TooFewItems(n), false) => format!("“{f}”至少需要{n}项"),
             (K::TooManyItems(n), true) => format!("`{f}` takes at most {n} entries"),
             (K::TooManyItems(n), false) => format!("“{f}”最多{n}项"),
-            (K::BadItem { index, detail }, true) => format!("`{f}` entry {}: {detail}", index + 1),
-            (K::BadItem { index, detail }, false) => format!("“{f}”第{}项：{detail}", index + 1),
+            (K::BadItem { index, detail }, true) => {
+                format!("`{f}` entry {}: {}", index + 1, detail.message(true))
+            }
+            (K::BadItem { index, detail }, false) => {
+                format!("“{f}”第{}项：{}", index + 1, detail.message(false))
+            }
             (K::GoalsMismatch { missing, unknown }, true) => {
                 let mut parts = Vec::new();
                 if !missing.is_empty() {
@@ -91,6 +95,97 @@ impl FieldProblem {
                 }
                 format!("“{f}”{}", parts.join("；"))
             }
+        }
+    }
+}
+
+/// What is wrong with one entry of a list field (milestones, team, attachments, goal review).
+/// Keys are the JSON keys of the entry, shown as written in either language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemProblem {
+    /// Not an object; `keys` lists the keys an entry has.
+    NotAnObject {
+        keys: &'static str,
+    },
+    UnknownKey {
+        key: String,
+        keys: &'static str,
+    },
+    Required(&'static str),
+    NotText(&'static str),
+    TooLong {
+        key: &'static str,
+        max: u32,
+    },
+    BadDate(&'static str),
+    StartAfterDue,
+    BadWeight,
+    ResultRequired,
+    BadResult(String),
+    EvidenceRequired {
+        goal: String,
+    },
+    NotAnAttachment,
+    AttachmentsNotAList,
+    /// A login that names no user.
+    NoSuchUser(String),
+    /// A user outside the project's organisation.
+    NotAMember(String),
+}
+
+impl ItemProblem {
+    /// A message for people: English with `en`, else Chinese.
+    pub fn message(&self, en: bool) -> String {
+        use ItemProblem as P;
+        match (self, en) {
+            (P::NotAnObject { keys }, true) => format!("expected an object with {keys}"),
+            (P::NotAnObject { keys }, false) => format!("应为含 {keys} 的对象"),
+            (P::UnknownKey { key, keys }, true) => {
+                format!("unknown key `{key}` (expected {keys})")
+            }
+            (P::UnknownKey { key, keys }, false) => format!("没有“{key}”这一项（可用：{keys}）"),
+            (P::Required(k), true) => format!("`{k}` is required"),
+            (P::Required(k), false) => format!("“{k}”为必填项"),
+            (P::NotText(k), true) => format!("`{k}` must be a text"),
+            (P::NotText(k), false) => format!("“{k}”应为文本"),
+            (P::TooLong { key, max }, true) => format!("`{key}` is longer than {max} characters"),
+            (P::TooLong { key, max }, false) => format!("“{key}”超过{max}个字符"),
+            (P::BadDate(k), true) => format!("`{k}` must be a date YYYY-MM-DD"),
+            (P::BadDate(k), false) => format!("“{k}”应为日期，格式 YYYY-MM-DD"),
+            (P::StartAfterDue, true) => "`start` is after `due`".into(),
+            (P::StartAfterDue, false) => "开始日期（start）晚于截止日期（due）".into(),
+            (P::BadWeight, true) => "`weight` must be a number more than 0 and at most 100".into(),
+            (P::BadWeight, false) => "权重（weight）应为大于 0、不超过 100 的数".into(),
+            (P::ResultRequired, true) => {
+                "`result` (achieved, partly or not_achieved) is required".into()
+            }
+            (P::ResultRequired, false) => {
+                "“result”为必填项（achieved、partly 或 not_achieved）".into()
+            }
+            (P::BadResult(r), true) => {
+                format!("`result` must be achieved, partly or not_achieved, not `{r}`")
+            }
+            (P::BadResult(r), false) => {
+                format!("“result”应为 achieved、partly 或 not_achieved，而不是“{r}”")
+            }
+            (P::EvidenceRequired { goal }, true) => {
+                format!("goal “{goal}”: `evidence` is required for a goal reached")
+            }
+            (P::EvidenceRequired { goal }, false) => {
+                format!("目标“{goal}”：已达成或部分达成的目标须填写佐证（evidence）")
+            }
+            (P::NotAnAttachment, true) => "expected the id of an uploaded attachment".into(),
+            (P::NotAnAttachment, false) => "应为已上传附件的编号".into(),
+            (P::AttachmentsNotAList, true) => {
+                "`attachments` must be a list of attachment ids".into()
+            }
+            (P::AttachmentsNotAList, false) => "“attachments”应为附件编号的列表".into(),
+            (P::NoSuchUser(login), true) => format!("there is no user `{login}`"),
+            (P::NoSuchUser(login), false) => format!("没有登录名为“{login}”的用户"),
+            (P::NotAMember(login), true) => {
+                format!("owner `{login}` is not a member of the project's organisation")
+            }
+            (P::NotAMember(login), false) => format!("负责人“{login}”不属于本项目所在的组织"),
         }
     }
 }
@@ -240,54 +335,57 @@ pub struct MilestonePlan {
 }
 
 impl MilestonePlan {
-    pub fn from_json(v: &Value) -> Result<MilestonePlan, String> {
-        let o = v
-            .as_object()
-            .ok_or("expected an object with title, owner and due")?;
+    pub fn from_json(v: &Value) -> Result<MilestonePlan, ItemProblem> {
+        const KEYS: &str = "title, goal, owner, start, due, weight";
+        let o = v.as_object().ok_or(ItemProblem::NotAnObject {
+            keys: "title, owner, due",
+        })?;
         for k in o.keys() {
             if !["title", "goal", "owner", "start", "due", "weight"].contains(&k.as_str()) {
-                return Err(format!(
-                    "unknown key `{k}` (expected title, goal, owner, start, due, weight)"
-                ));
+                return Err(ItemProblem::UnknownKey {
+                    key: k.clone(),
+                    keys: KEYS,
+                });
             }
         }
-        let text = |k: &str, required: bool| -> Result<String, String> {
+        let text = |k: &'static str, required: bool| -> Result<String, ItemProblem> {
             match o.get(k) {
                 Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
                 None | Some(Value::Null) if !required => Ok(String::new()),
-                Some(Value::String(_)) | None | Some(Value::Null) => {
-                    Err(format!("`{k}` is required"))
-                }
-                Some(_) => Err(format!("`{k}` must be a text")),
+                Some(Value::String(_)) | None | Some(Value::Null) => Err(ItemProblem::Required(k)),
+                Some(_) => Err(ItemProblem::NotText(k)),
             }
         };
         let title = text("title", true)?;
         if title.chars().count() > 200 {
-            return Err("`title` is longer than 200 characters".into());
+            return Err(ItemProblem::TooLong {
+                key: "title",
+                max: 200,
+            });
         }
         let goal = text("goal", false)?;
         let owner = text("owner", true)?;
-        let date = |k: &str| -> Result<Option<NaiveDate>, String> {
+        let date = |k: &'static str| -> Result<Option<NaiveDate>, ItemProblem> {
             match o.get(k) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => v
                     .as_str()
                     .and_then(parse_date)
                     .map(Some)
-                    .ok_or(format!("`{k}` must be a date YYYY-MM-DD")),
+                    .ok_or(ItemProblem::BadDate(k)),
             }
         };
         let start = date("start")?;
-        let due = date("due")?.ok_or("`due` is required")?;
+        let due = date("due")?.ok_or(ItemProblem::Required("due"))?;
         if start.is_some_and(|s| s > due) {
-            return Err("`start` is after `due`".into());
+            return Err(ItemProblem::StartAfterDue);
         }
         let weight = match o.get("weight") {
             None | Some(Value::Null) => 1.0,
             Some(v) => v
                 .as_f64()
                 .filter(|w| *w > 0.0 && *w <= 100.0)
-                .ok_or("`weight` must be a number more than 0 and at most 100")?,
+                .ok_or(ItemProblem::BadWeight)?,
         };
         Ok(MilestonePlan {
             title,
@@ -300,30 +398,33 @@ impl MilestonePlan {
     }
 }
 
-fn check_team_member(v: &Value) -> Result<(), String> {
+fn check_team_member(v: &Value) -> Result<(), ItemProblem> {
     let o = v
         .as_object()
-        .ok_or("expected an object with user and duty")?;
+        .ok_or(ItemProblem::NotAnObject { keys: "user, duty" })?;
     for k in o.keys() {
         if k != "user" && k != "duty" {
-            return Err(format!("unknown key `{k}` (expected user, duty)"));
+            return Err(ItemProblem::UnknownKey {
+                key: k.clone(),
+                keys: "user, duty",
+            });
         }
     }
     match o.get("user") {
         Some(Value::String(s)) if !s.trim().is_empty() => {}
-        _ => return Err("`user` (a login) is required".into()),
+        _ => return Err(ItemProblem::Required("user")),
     }
     match o.get("duty") {
         None | Some(Value::String(_)) => Ok(()),
-        _ => Err("`duty` must be a text".into()),
+        _ => Err(ItemProblem::NotText("duty")),
     }
 }
 
-fn check_attachment_ref(v: &Value) -> Result<(), String> {
+fn check_attachment_ref(v: &Value) -> Result<(), ItemProblem> {
     match v {
         Value::String(s) if !s.is_empty() && s.len() <= 100 => Ok(()),
         Value::Number(n) if n.is_u64() => Ok(()),
-        _ => Err("expected the id of an uploaded attachment".into()),
+        _ => Err(ItemProblem::NotAnAttachment),
     }
 }
 
@@ -365,43 +466,44 @@ pub struct GoalResult {
 }
 
 impl GoalResult {
-    pub fn from_json(v: &Value) -> Result<GoalResult, String> {
-        let o = v
-            .as_object()
-            .ok_or("expected an object with goal, result and evidence")?;
+    pub fn from_json(v: &Value) -> Result<GoalResult, ItemProblem> {
+        const KEYS: &str = "goal, result, evidence, attachments";
+        let o = v.as_object().ok_or(ItemProblem::NotAnObject {
+            keys: "goal, result, evidence",
+        })?;
         for k in o.keys() {
             if !["goal", "result", "evidence", "attachments"].contains(&k.as_str()) {
-                return Err(format!(
-                    "unknown key `{k}` (expected goal, result, evidence, attachments)"
-                ));
+                return Err(ItemProblem::UnknownKey {
+                    key: k.clone(),
+                    keys: KEYS,
+                });
             }
         }
         let goal = match o.get("goal") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-            _ => return Err("`goal` (the goal of the application) is required".into()),
+            _ => return Err(ItemProblem::Required("goal")),
         };
         let result = match o.get("result").and_then(Value::as_str) {
             Some(r) => Achievement::ALL
                 .iter()
                 .find(|(id, _)| *id == r)
                 .map(|(_, a)| *a)
-                .ok_or(format!(
-                    "`result` must be achieved, partly or not_achieved, not `{r}`"
-                ))?,
-            None => return Err("`result` (achieved, partly or not_achieved) is required".into()),
+                .ok_or_else(|| ItemProblem::BadResult(r.to_string()))?,
+            None => return Err(ItemProblem::ResultRequired),
         };
         let evidence = match o.get("evidence") {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) if s.chars().count() <= 3000 => s.trim().to_string(),
             Some(Value::String(_)) => {
-                return Err("`evidence` is longer than 3000 characters".into())
+                return Err(ItemProblem::TooLong {
+                    key: "evidence",
+                    max: 3000,
+                })
             }
-            Some(_) => return Err("`evidence` must be a text".into()),
+            Some(_) => return Err(ItemProblem::NotText("evidence")),
         };
         if result != Achievement::NotAchieved && evidence.is_empty() {
-            return Err(format!(
-                "goal “{goal}”: `evidence` is required for a goal reached"
-            ));
+            return Err(ItemProblem::EvidenceRequired { goal });
         }
         match o.get("attachments") {
             None | Some(Value::Null) => {}
@@ -410,7 +512,7 @@ impl GoalResult {
                     check_attachment_ref(item)?;
                 }
             }
-            Some(_) => return Err("`attachments` must be a list of attachment ids".into()),
+            Some(_) => return Err(ItemProblem::AttachmentsNotAList),
         }
         Ok(GoalResult {
             goal,
@@ -481,4 +583,84 @@ pub fn goal_review_gaps(
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item_message(kind: FieldProblemKind, lang: &str) -> String {
+        FieldProblem {
+            field: "milestones".into(),
+            kind,
+        }
+        .message(lang)
+    }
+
+    #[test]
+    fn a_bad_entry_reads_in_one_language() {
+        let bad = [
+            (json!("x"), "应为含", "expected an object"),
+            (
+                json!({"title": "a", "owner": "u", "due": "2026-06-30", "colour": 1}),
+                "没有“colour”这一项",
+                "unknown key `colour`",
+            ),
+            (
+                json!({"owner": "u", "due": "2026-06-30"}),
+                "“title”为必填项",
+                "`title` is required",
+            ),
+            (
+                json!({"title": 5, "owner": "u", "due": "2026-06-30"}),
+                "“title”应为文本",
+                "`title` must be a text",
+            ),
+            (
+                json!({"title": "a", "owner": "u", "due": "30/06"}),
+                "“due”应为日期",
+                "`due` must be a date",
+            ),
+            (
+                json!({"title": "a", "owner": "u", "start": "2026-07-01", "due": "2026-06-30"}),
+                "晚于",
+                "`start` is after `due`",
+            ),
+            (
+                json!({"title": "a", "owner": "u", "due": "2026-06-30", "weight": 0}),
+                "权重",
+                "`weight` must be",
+            ),
+        ];
+        for (item, zh, en) in bad {
+            let detail = MilestonePlan::from_json(&item).unwrap_err();
+            let kind = FieldProblemKind::BadItem { index: 1, detail };
+            let m_zh = item_message(kind.clone(), "zh");
+            let m_en = item_message(kind, "en");
+            assert!(
+                m_zh.starts_with("“milestones”第2项：") && m_zh.contains(zh),
+                "{item}: {m_zh}"
+            );
+            assert!(
+                m_en.starts_with("`milestones` entry 2: ") && m_en.contains(en),
+                "{item}: {m_en}"
+            );
+            // Chinese messages name keys and values, never an English sentence.
+            assert!(!m_zh.contains(" is ") && !m_zh.contains("must"), "{m_zh}");
+        }
+        let goal = GoalResult::from_json(&json!({"goal": "g", "result": "done"})).unwrap_err();
+        assert_eq!(goal, ItemProblem::BadResult("done".into()));
+        assert!(goal.message(false).contains("而不是“done”"));
+        let goal = GoalResult::from_json(&json!({"goal": "g", "result": "achieved"})).unwrap_err();
+        assert_eq!(goal, ItemProblem::EvidenceRequired { goal: "g".into() });
+        assert_eq!(
+            ItemProblem::NoSuchUser("nobody".into()).message(false),
+            "没有登录名为“nobody”的用户"
+        );
+        assert_eq!(
+            ItemProblem::NoSuchUser("nobody".into()).message(true),
+            "there is no user `nobody`"
+        );
+    }
 }

@@ -367,12 +367,7 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
     let url = Some(config.database_url.clone());
     let workflows = config.workflows.clone();
     let bind = config.bind.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn".into()),
-        )
-        .init();
+    init_logs("info,sqlx=warn,sea_orm=warn");
     let db = match open(url).await {
         Ok(db) => db,
         Err(c) => return c,
@@ -492,15 +487,24 @@ fn sender_settings(config: &crate::config::Config) -> crate::notify::SenderSetti
     }
 }
 
+/// Logs to standard error at `RUST_LOG`'s level (else `default`), coloured only on a terminal,
+/// so that a file or a journal gets plain `key=value` lines.
+fn init_logs(default: &str) {
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default.into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 /// `send`: deliver what is due in the outbox, pass after pass, until a pass finds nothing;
 /// then say what is left (mail waiting for a retry, or leased by a sender that may have died).
 pub async fn send(config: crate::config::Config) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logs("warn");
     let db = match open(Some(config.database_url.clone())).await {
         Ok(db) => db,
         Err(c) => return c,

@@ -1003,6 +1003,17 @@ async fn metrics_count_requests_by_route_and_actions() {
     }
     let anon = call(s.addr, "GET", "/api/v1/me", None, &[], None).await;
     assert_eq!(anon.status, 401);
+    // Answers no handler gave are counted too: 404 as unmatched, 405 by its route.
+    let nowhere = call(s.addr, "GET", "/api/v1/nowhere/7", None, &[], None).await;
+    assert_eq!(nowhere.status, 404);
+    assert!(
+        nowhere.header("x-request-id").is_some(),
+        "{}",
+        nowhere.headers
+    );
+    let wrong = call(s.addr, "DELETE", "/healthz", None, &[], None).await;
+    assert_eq!(wrong.status, 405);
+    assert!(wrong.header("x-request-id").is_some(), "{}", wrong.headers);
 
     let r = call(s.addr, "GET", "/metrics", None, &[], None).await;
     assert_eq!(r.status, 200);
@@ -1026,6 +1037,30 @@ async fn metrics_count_requests_by_route_and_actions() {
     );
     assert_eq!(
         sample(&r.text, "sp_http_requests_total", &me("401")),
+        Some(1.0),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        sample(
+            &r.text,
+            "sp_http_requests_total",
+            &[("method", "GET"), ("route", "unmatched"), ("status", "404")]
+        ),
+        Some(1.0),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        sample(
+            &r.text,
+            "sp_http_requests_total",
+            &[
+                ("method", "DELETE"),
+                ("route", "/healthz"),
+                ("status", "405")
+            ]
+        ),
         Some(1.0),
         "{}",
         r.text

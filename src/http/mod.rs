@@ -223,7 +223,6 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         )
         .route("/projects/{id}/score", get(pages::score_page))
         .fallback(api::not_found)
-        .route_layer(requests.routes())
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(requests)
         .with_state(state)

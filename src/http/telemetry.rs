@@ -1,13 +1,12 @@
 //! What every request passes through: a request id (set on the request, echoed on the
 //! answer), a log span and a log line, the body limit, and the metrics by route pattern.
 //!
-//! Two small hand-written tower services instead of `from_fn` middleware and a stack of
-//! generic layers: they run on every request, and each `from_fn` layer boxes a future and
-//! clones the service behind it on every call (docs/performance.md, session 5).
-//! - [`RequestLayer`] wraps the whole router, so that every answer (404 and 405 included)
-//!   gets a request id, a log line and a count.
-//! - [`RouteLayer`] wraps each matched route: it limits the body by route and tags the answer
-//!   with the route pattern, which only the router knows, for the outer layer to count.
+//! One small hand-written tower service instead of `from_fn` middleware and a stack of generic
+//! layers: it runs on every request, and each `from_fn` layer boxes a future and clones the
+//! service behind it on every call (docs/performance.md, session 5). Axum applies a router's
+//! `layer` to each route and to the fallbacks, after routing: so the service sees the matched
+//! route pattern, and every answer, 404 and 405 included, gets a request id, a log line and a
+//! count.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -168,12 +167,30 @@ where
             span.record("request_id", id.to_str().unwrap_or(""));
         }
         let method = method_label(req.method());
-        let inner = {
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| self.shared.intern(p.as_str()));
+        let limit = body_limit(route);
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let state = if declared.is_some_and(|n| n > limit) {
+            RequestState::Refused {
+                answer: Some(too_large(Lang::from_headers(req.headers()), limit)),
+            }
+        } else {
+            let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
             let _entered = span.enter();
-            self.inner.call(req)
+            RequestState::Called {
+                inner: self.inner.call(req),
+            }
         };
         RequestFuture {
-            inner,
+            state,
+            route: route.unwrap_or(UNMATCHED),
             span,
             started: Instant::now(),
             method,
@@ -186,7 +203,8 @@ where
 pin_project_lite::pin_project! {
     pub struct RequestFuture<F> {
         #[pin]
-        inner: F,
+        state: RequestState<F>,
+        route: &'static str,
         span: Span,
         started: Instant,
         method: &'static str,
@@ -204,13 +222,15 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let _entered = this.span.enter();
-        let mut result = ready!(this.inner.poll(cx));
+        let mut result = match this.state.project() {
+            RequestStateProj::Called { inner } => ready!(inner.poll(cx)),
+            RequestStateProj::Refused { answer } => Ok(answer
+                .take()
+                .unwrap_or_else(|| StatusCode::PAYLOAD_TOO_LARGE.into_response())),
+        };
         if let Ok(response) = &mut result {
             let elapsed = this.started.elapsed();
-            let route = match response.extensions().get::<RouteTag>() {
-                Some(RouteTag(r)) => *r,
-                None => UNMATCHED,
-            };
+            let route = *this.route;
             let status = response.status();
             let m = &this.shared.metrics;
             m.latency
@@ -237,80 +257,12 @@ where
     }
 }
 
-/// The route pattern an answer came from, put on the answer by [`RouteLayer`].
-#[derive(Clone, Copy)]
-struct RouteTag(&'static str);
-
-/// The per-route layer: body limit by route, and the route pattern on the answer.
-#[derive(Clone)]
-pub struct RouteLayer {
-    shared: Arc<RequestShared>,
-}
-
-impl RequestLayer {
-    /// The per-route half, sharing this layer's route names.
-    pub fn routes(&self) -> RouteLayer {
-        RouteLayer {
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-impl<S> Layer<S> for RouteLayer {
-    type Service = RouteService<S>;
-    fn layer(&self, inner: S) -> RouteService<S> {
-        RouteService {
-            inner,
-            shared: self.shared.clone(),
-        }
-    }
-}
-
-#[derive(Clone)]
-pub struct RouteService<S> {
-    inner: S,
-    shared: Arc<RequestShared>,
-}
-
-impl<S> Service<Request> for RouteService<S>
-where
-    S: Service<Request, Response = Response>,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = RouteFuture<S::Future>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map(|p| self.shared.intern(p.as_str()));
-        let limit = body_limit(route);
-        let declared = req
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit) {
-            let answer = too_large(Lang::from_headers(req.headers()), limit);
-            return RouteFuture {
-                state: RouteState::Refused {
-                    answer: Some(answer),
-                },
-                route,
-            };
-        }
-        let req = req.map(|b| Body::new(http_body_util::Limited::new(b, limit)));
-        RouteFuture {
-            state: RouteState::Called {
-                inner: self.inner.call(req),
-            },
-            route,
-        }
+pin_project_lite::pin_project! {
+    #[project = RequestStateProj]
+    enum RequestState<F> {
+        Called { #[pin] inner: F },
+        /// Refused before the route ran: a declared body over the limit.
+        Refused { answer: Option<Response> },
     }
 }
 
@@ -335,43 +287,6 @@ fn too_large(lang: Lang, limit: usize) -> Response {
         format!("at most {limit} bytes are accepted here"),
     )
     .into_response()
-}
-
-pin_project_lite::pin_project! {
-    pub struct RouteFuture<F> {
-        #[pin]
-        state: RouteState<F>,
-        route: Option<&'static str>,
-    }
-}
-
-pin_project_lite::pin_project! {
-    #[project = RouteStateProj]
-    enum RouteState<F> {
-        Called { #[pin] inner: F },
-        Refused { answer: Option<Response> },
-    }
-}
-
-impl<F, E> Future for RouteFuture<F>
-where
-    F: Future<Output = Result<Response, E>>,
-{
-    type Output = Result<Response, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut result = match this.state.project() {
-            RouteStateProj::Called { inner } => ready!(inner.poll(cx)),
-            RouteStateProj::Refused { answer } => Ok(answer
-                .take()
-                .unwrap_or_else(|| StatusCode::PAYLOAD_TOO_LARGE.into_response())),
-        };
-        if let (Ok(response), Some(route)) = (&mut result, *this.route) {
-            response.extensions_mut().insert(RouteTag(route));
-        }
-        Poll::Ready(result)
-    }
 }
 
 /// `GET /metrics`: the Prometheus text format.

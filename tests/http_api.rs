@@ -14,6 +14,19 @@ fn application(theme: &str) -> Value {
     })
 }
 
+/// The first theme the default definition offers.
+fn first_theme(app: &secretary_projects::app::App) -> String {
+    app.registry
+        .current("secretary_project")
+        .unwrap()
+        .workflow
+        .field("theme")
+        .unwrap()
+        .options[0]
+        .id
+        .to_string()
+}
+
 #[tokio::test]
 async fn the_api_end_to_end() {
     let t = env().await;
@@ -422,17 +435,7 @@ async fn concurrent_actions_on_one_version() {
     let sec = login(addr, "secretary1").await;
     let r1 = login(addr, "reviewer1").await;
     let r2 = login(addr, "reviewer2").await;
-    let theme = t
-        .app
-        .registry
-        .current("secretary_project")
-        .unwrap()
-        .workflow
-        .field("theme")
-        .unwrap()
-        .options[0]
-        .id
-        .to_string();
+    let theme = first_theme(&t.app);
     for round in 0..5 {
         let body = json!({"definition": "secretary_project", "title": format!("并发{round}"),
             "year": 2026, "form": application(&theme)})
@@ -541,17 +544,7 @@ async fn a_read_project_is_never_stale() {
     let (addr, server) = start(&t.app).await;
     let sec = login(addr, "secretary1").await;
     let rev = login(addr, "reviewer1").await;
-    let theme = t
-        .app
-        .registry
-        .current("secretary_project")
-        .unwrap()
-        .workflow
-        .field("theme")
-        .unwrap()
-        .options[0]
-        .id
-        .to_string();
+    let theme = first_theme(&t.app);
     let body = json!({"definition": "secretary_project", "title": "缓存",
         "year": 2026, "form": application(&theme)})
     .to_string();
@@ -638,17 +631,7 @@ async fn a_bad_list_entry_is_explained_in_the_callers_language() {
     set_passwords(&t.app).await;
     let (addr, server) = start(&t.app).await;
     let sec = login(addr, "secretary1").await;
-    let theme = t
-        .app
-        .registry
-        .current("secretary_project")
-        .unwrap()
-        .workflow
-        .field("theme")
-        .unwrap()
-        .options[0]
-        .id
-        .to_string();
+    let theme = first_theme(&t.app);
     let mut form = application(&theme);
     form["milestones"][0]["owner"] = json!("nobody");
     let body = json!({"definition": "secretary_project", "title": "语言",

@@ -460,6 +460,7 @@ pub async fn serve(config: crate::config::Config, demo: bool) -> ExitCode {
     let settings = crate::http::Settings {
         public_url: config.public_url.clone(),
         time_zone: config.time_zone,
+        demo,
     };
     let served =
         crate::http::serve_with(app, settings, listener, crate::http::shutdown_signal()).await;

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
@@ -431,7 +431,6 @@ async fn deadline_cap(
     year: i32,
     guards: &[crate::workflow::Pos<Guard>],
 ) -> AppResult<Option<DateTime<Utc>>> {
-    use sea_orm::{ColumnTrait, QueryFilter};
     let mut cap: Option<DateTime<Utc>> = None;
     for g in guards {
         if let Guard::BeforeDeadline(d) = g.get() {
@@ -738,4 +737,30 @@ fn weighted_pick(j: usize) -> usize {
         7 | 8 => 1,
         _ => 2,
     }
+}
+
+/// The demo's logins as they stand in the database (for the sign-in page of `serve --demo`):
+/// the accounts the demo made, by their address, with their organisation and roles.
+pub async fn logins_in(app: &App) -> AppResult<Vec<DemoLogin>> {
+    let orgs: HashMap<i64, String> = organisation::Entity::find()
+        .all(&app.db.read)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
+    let mut users = user::Entity::find()
+        .filter(user::Column::Email.like("%@demo.invalid"))
+        .filter(user::Column::Active.eq(true))
+        .all(&app.db.read)
+        .await?;
+    users.sort_by_key(|u| (u.organisation_id, u.id));
+    Ok(users
+        .into_iter()
+        .map(|u| DemoLogin {
+            organisation: orgs.get(&u.organisation_id).cloned().unwrap_or_default(),
+            login: u.login,
+            name: u.name,
+            roles: u.roles,
+        })
+        .collect())
 }

@@ -18,4 +18,5 @@ pub mod notify;
 pub mod schedule;
 pub mod scoring;
 pub mod store;
+pub mod web;
 pub mod workflow;

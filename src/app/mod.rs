@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod audit;
 pub mod directory;
 pub mod error;
+pub mod home;
 pub mod implementation;
 pub mod milestones;
 pub mod notifications;

@@ -44,6 +44,8 @@ pub struct Shared {
     pub public_url: String,
     /// The district's time zone: "today" for statuses and schedules.
     pub time_zone: chrono_tz::Tz,
+    /// Serving the demo district: the sign-in page lists its logins.
+    pub demo: bool,
 }
 
 impl std::ops::Deref for AppState {
@@ -58,6 +60,8 @@ impl std::ops::Deref for AppState {
 pub struct Settings {
     pub public_url: String,
     pub time_zone: chrono_tz::Tz,
+    /// `serve --demo`: the sign-in page lists the demo logins.
+    pub demo: bool,
 }
 
 impl Default for Settings {
@@ -65,6 +69,7 @@ impl Default for Settings {
         Settings {
             public_url: "http://127.0.0.1:8080".into(),
             time_zone: chrono_tz::Asia::Shanghai,
+            demo: false,
         }
     }
 }
@@ -191,6 +196,7 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         appraisal_limiter: LoginLimiter::new(30, Duration::from_secs(60)),
         public_url: settings.public_url,
         time_zone: settings.time_zone,
+        demo: settings.demo,
     }));
     let (routes, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api_routes())
@@ -222,6 +228,7 @@ pub fn router_with(app: App, settings: Settings) -> Router {
             get(pages::token_sheet),
         )
         .route("/projects/{id}/score", get(pages::score_page))
+        .merge(crate::web::routes())
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(requests)

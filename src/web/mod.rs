@@ -1,0 +1,44 @@
+//! The web interface: server-rendered pages over the same use cases as the JSON API, working
+//! without JavaScript, in Chinese by default and English by a switch remembered per user.
+//!
+//! - `ctx`: the page's user, language and anti-forgery token; the form-post extractor
+//! - `render`, `i18n`: templates (`templates/pages/`, `templates/partials/`) and their words
+//! - `error`: every refusal as a page
+//! - one module per area: `auth`, `home`, `projects`
+
+pub mod auth;
+pub mod ctx;
+pub mod error;
+pub mod home;
+pub mod i18n;
+pub mod projects;
+pub mod render;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::http::AppState;
+
+/// The pages' routes (merged into the one router by `http::router_with`).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(auth::root))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/language", post(auth::language))
+        .route("/home", get(home::home))
+        .route("/projects", get(projects::list))
+        .route("/projects/{id}", get(projects::show))
+        .route("/projects/{id}/actions", post(projects::act))
+        .route("/static/app.css", get(stylesheet))
+}
+
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+}

@@ -1,0 +1,297 @@
+//! The project list, the project page (stage bar, the actions one may take now and why others
+//! are not possible, milestones, history) and taking an action from it.
+
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::ctx::{done, Page, Posted};
+use super::error::{respond, PageError, PageResult};
+use crate::app::projects::ActionInput;
+use crate::store::entity::project;
+use crate::workflow::model::StageKind;
+use crate::workflow::Workflow;
+
+/// One project as a row of a table.
+pub async fn project_row(page: &Page, p: &project::Model) -> Value {
+    let lang = page.lang.code();
+    let stage = match page.state.app.workflow_of(p).await {
+        Ok(w) => w
+            .stage(&p.stage)
+            .map(|s| s.name.get(lang).to_string())
+            .unwrap_or_else(|| p.stage.clone()),
+        Err(_) => p.stage.clone(),
+    };
+    let org = page
+        .state
+        .app
+        .organisation_name(p.organisation_id)
+        .await
+        .unwrap_or_default();
+    json!({
+        "id": p.id,
+        "title": p.title,
+        "year": p.year,
+        "stage": stage,
+        "stage_id": p.stage,
+        "organisation": org,
+        "milestones": format!("{}/{}", p.milestones_done, p.milestones_total),
+        "final_score": p.final_score,
+        "grade": p.grade,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    q: Option<String>,
+    year: Option<i32>,
+    page: Option<u64>,
+}
+
+const PER_PAGE: u64 = 50;
+
+pub async fn list(page: Page, Query(q): Query<ListQuery>) -> Response {
+    let r = list_page(&page, q).await;
+    respond(&page, r).await
+}
+
+async fn list_page(page: &Page, q: ListQuery) -> PageResult {
+    let who = page.require_user()?;
+    let mut filter = page.state.app.visible_filter(&who).await?;
+    let text = q
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.chars().count() <= 200 && !t.chars().any(char::is_control))
+        .map(str::to_string);
+    filter.text = text.clone();
+    filter.year = q.year.filter(|y| (2000..=2100).contains(y));
+    let n = q.page.unwrap_or(1).clamp(1, 100_000);
+    filter.offset = (n - 1) * PER_PAGE;
+    filter.limit = PER_PAGE;
+    let (total, rows) = page.state.app.list_projects(&filter).await?;
+    let mut items = Vec::new();
+    for p in &rows {
+        items.push(project_row(page, p).await);
+    }
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let link = |k: u64| {
+        let mut s = format!("/projects?page={k}");
+        if let Some(t) = &text {
+            s.push_str("&q=");
+            s.push_str(
+                &percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string(),
+            );
+        }
+        if let Some(y) = filter.year {
+            s.push_str(&format!("&year={y}"));
+        }
+        s
+    };
+    Ok(page
+        .render(
+            StatusCode::OK,
+            "projects",
+            &page.t("projects.title"),
+            json!({
+                "items": items,
+                "total": total,
+                "q": text,
+                "year": filter.year,
+                "page": n,
+                "pages": pages,
+                "prev": (n > 1).then(|| link(n - 1)),
+                "next": (n < pages).then(|| link(n + 1)),
+            }),
+        )
+        .await)
+}
+
+/// The stages as a bar: the declared order of the ordinary stages, then the end the project
+/// reached (or the one its last ordinary stage leads to).
+pub fn stage_bar(w: &Workflow, current: &str, lang: &str) -> Vec<Value> {
+    let stages = &w.definition.stages;
+    let cur = w.stage_index.get(current).copied();
+    let mut shown: Vec<usize> = (0..stages.len())
+        .filter(|i| *stages[*i].kind.get() != StageKind::Terminal)
+        .collect();
+    let end = match cur {
+        Some(c) if *stages[c].kind.get() == StageKind::Terminal => Some(c),
+        _ => shown.last().and_then(|last| {
+            w.outgoing[*last]
+                .iter()
+                .map(|t| w.transitions[*t].to)
+                .find(|to| *stages[*to].kind.get() == StageKind::Terminal)
+        }),
+    };
+    shown.extend(end);
+    let pos = cur.and_then(|c| shown.iter().position(|s| *s == c));
+    shown
+        .iter()
+        .enumerate()
+        .map(|(k, i)| {
+            let state = match pos {
+                Some(p) if k < p => "done",
+                Some(p) if k == p => "current",
+                _ => "upcoming",
+            };
+            json!({
+                "n": k + 1,
+                "name": stages[*i].name.get(lang),
+                "state": state,
+                "current": state == "current",
+            })
+        })
+        .collect()
+}
+
+pub async fn show(page: Page, Path(id): Path<i64>, Query(q): Query<DoneQuery>) -> Response {
+    let r = project_page(&page, id, q.done.as_deref()).await;
+    respond(&page, r).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult {
+    let who = page.require_user()?;
+    let s = &page.state;
+    let lang = page.lang.code();
+    let cached = s.app.project_for(&who, id).await?;
+    let (p, w, actions) = s.app.available_actions(&who, id, Utc::now()).await?;
+    let _ = cached;
+    let stage = w.stage(&p.stage);
+    let (allowed, refused): (Vec<_>, Vec<_>) = actions.into_iter().partition(|a| a.allowed);
+    let action_view = |a: &crate::app::projects::AvailableAction| {
+        let t = w.transition(&a.action);
+        json!({
+            "id": a.action,
+            "name": t.map(|t| t.name.get(lang).to_string()).unwrap_or_else(|| a.action.clone()),
+            "to": w.stage(&a.to).map(|s| s.name.get(lang).to_string()).unwrap_or_default(),
+            "comment_required": t.is_some_and(|t| matches!(t.comment, crate::workflow::model::CommentRule::Required)),
+            "reasons": a.reasons.iter().map(|r| r.message(&w, lang)).collect::<Vec<_>>(),
+        })
+    };
+    let allowed: Vec<Value> = allowed.iter().map(action_view).collect();
+    let refused: Vec<Value> = refused.iter().map(action_view).collect();
+    let milestones: Vec<Value> = s
+        .app
+        .milestones(id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            json!({
+                "id": m.id, "title": m.title, "owner": m.owner_login,
+                "due": m.due_date.to_string(), "percent": m.percent, "done": m.done_at.is_some(),
+            })
+        })
+        .collect();
+    let history = s.app.history(id).await?;
+    let names = user_names(page, history.iter().filter_map(|e| e.actor_user_id)).await;
+    let history: Vec<Value> = history
+        .iter()
+        .rev()
+        .map(|e| {
+            let action = w
+                .transition(&e.action)
+                .map(|t| t.name.get(lang).to_string())
+                .unwrap_or_else(|| page.t(&format!("event.{}", e.action)));
+            json!({
+                "at": e.at.to_rfc3339(),
+                "actor": e.actor_user_id.and_then(|u| names.get(&u).cloned()).unwrap_or_else(|| page.t("history.system")),
+                "action": action,
+                "comment": e.comment,
+                "to": e.to_stage.as_deref().and_then(|t| w.stage(t)).map(|s| s.name.get(lang).to_string()),
+            })
+        })
+        .collect();
+    let org = s
+        .app
+        .organisation_name(p.organisation_id)
+        .await
+        .unwrap_or_default();
+    let notice = notice
+        .filter(|n| n.len() < 40 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    Ok(page
+        .render(
+            StatusCode::OK,
+            "project",
+            &p.title,
+            json!({
+                "project": {
+                    "id": p.id, "title": p.title, "year": p.year, "version": p.version,
+                    "organisation": org,
+                    "stage": stage.map(|s| s.name.get(lang).to_string()).unwrap_or_else(|| p.stage.clone()),
+                    "stage_description": stage.and_then(|s| s.description.as_ref()).map(|d| d.get(lang).to_string()),
+                    "final_score": p.final_score, "grade": p.grade,
+                    "milestones_done": p.milestones_done, "milestones_total": p.milestones_total,
+                    "appraisal_count": p.appraisal_count,
+                },
+                "stages": stage_bar(&w, &p.stage, lang),
+                "allowed": allowed,
+                "refused": refused,
+                "milestones": milestones,
+                "history": history,
+                "notice": notice.map(|n| page.t(&format!("notice.{n}"))),
+            }),
+        )
+        .await)
+}
+
+async fn user_names(
+    page: &Page,
+    ids: impl Iterator<Item = i64>,
+) -> std::collections::HashMap<i64, String> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let ids: Vec<i64> = ids.collect();
+    crate::store::entity::user::Entity::find()
+        .filter(crate::store::entity::user::Column::Id.is_in(ids))
+        .all(&page.state.app.db.read)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    action: String,
+    version: i32,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn act(Path(id): Path<i64>, posted: Posted<ActionForm>) -> Response {
+    let Posted { page, form } = posted;
+    let r = take(&page, id, form).await;
+    respond(&page, r).await
+}
+
+async fn take(page: &Page, id: i64, form: ActionForm) -> PageResult {
+    let who = page.require_user()?;
+    let s = &page.state;
+    let p = s.app.project_for(&who, id).await?;
+    let w = s.app.workflow_of(&p).await.ok();
+    let comment = Some(form.comment.trim().to_string()).filter(|c| !c.is_empty());
+    s.app
+        .take_action(
+            &who,
+            id,
+            ActionInput {
+                action: form.action,
+                comment,
+                expected_version: Some(form.version),
+            },
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| PageError::with_workflow(e, w))?;
+    Ok(done(&format!("/projects/{id}"), "action_taken"))
+}

@@ -738,3 +738,166 @@ async fn the_score_page_of_a_closed_project() {
     drop(browser);
     server.stop().await;
 }
+
+/// Sign in through the sign-in form of the pages (no API call behind the test's back).
+fn sign_in_on_page(browser: &Browser, base: &str, who: &str) {
+    browser.goto(&format!("{base}/"));
+    assert!(browser.url().contains("/login"), "{}", browser.url());
+    browser.send_keys(&browser.find("#login"), who);
+    browser.send_keys(&browser.find("#password"), common::http::PASSWORD);
+    browser.click(&browser.find("#sign-in"));
+    browser.wait_for("the home page", "return location.pathname === '/home';");
+}
+
+fn no_sideways_scroll(browser: &Browser, page: &str) {
+    let fits = browser.exec(
+        "return document.documentElement.scrollWidth <= window.innerWidth;",
+        vec![],
+    );
+    assert_eq!(fits, json!(true), "{page} scrolls sideways");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secretary_works_on_the_pages() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = Browser::start(DESKTOP) else {
+        return;
+    };
+    let t = env().await;
+    let app = &t.app;
+    let mut users = USERS.to_vec();
+    users.push(("secretary2", "secretary", 2));
+    let w = world(app, 2, &users).await;
+    set_passwords(app).await;
+    let mine = app
+        .create_project(
+            w.user("secretary1"),
+            NewProject {
+                definition: "secretary_project".into(),
+                title: "社区食堂".into(),
+                year: 2026,
+                organisation_id: None,
+                form: obj(json!({"title": "社区食堂"})),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let theirs = app
+        .create_project(
+            w.user("secretary2"),
+            NewProject {
+                definition: "secretary_project".into(),
+                title: "别家的项目".into(),
+                year: 2026,
+                organisation_id: None,
+                form: obj(json!({"title": "别家的项目"})),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let (addr, server) = start_at_own_url(app, true).await;
+    let base = format!("http://{addr}");
+
+    sign_in_on_page(&browser, &base, "secretary1");
+    assert_eq!(
+        browser.exec("return document.documentElement.lang;", vec![]),
+        "zh-CN"
+    );
+    assert!(browser
+        .text(&browser.find("#who"))
+        .contains("用户secretary1"));
+    let waiting = browser.text(&browser.find("section[aria-labelledby=waiting-title]"));
+    assert!(
+        waiting.contains("社区食堂") && waiting.contains("撤回申请"),
+        "{waiting}"
+    );
+    assert!(!browser.text(&browser.find("main")).contains("别家的项目"));
+    browser.keep_screenshot("home-secretary-zh-desktop");
+
+    // The project page: where it stands, what may be done, and why the rest may not.
+    browser.click(&browser.find(&format!("a[href='/projects/{}']", mine.id)));
+    assert_eq!(browser.text(&browser.find("#current-stage")), "立项申请");
+    assert_eq!(
+        browser.text(&browser.find(".stage-current .stage-name")),
+        "立项申请"
+    );
+    let refused = browser.text(&browser.find("#refused-submit"));
+    assert!(refused.contains("尚未填写"), "{refused}");
+    browser.keep_screenshot("project-zh-desktop");
+
+    // Withdraw needs a comment: the browser keeps the empty form from being sent.
+    browser.send_keys(&browser.find("#comment-withdraw"), "时机不成熟，明年再报");
+    browser.click(&browser.find("#action-withdraw"));
+    browser.wait_for("the notice", "return !!document.querySelector('#notice');");
+    assert_eq!(browser.text(&browser.find("#notice")), "已办理。");
+    assert_eq!(browser.text(&browser.find("#current-stage")), "已撤回");
+    assert!(browser
+        .text(&browser.find("#history"))
+        .contains("时机不成熟，明年再报"));
+    let stored = app.project(mine.id).await.unwrap();
+    assert_eq!(stored.stage, "withdrawn");
+
+    // Another subdistrict's project is refused, not shown.
+    browser.goto(&format!("{base}/projects/{}", theirs.id));
+    assert_eq!(browser.status(), 403);
+    assert!(!browser.text(&browser.find("main")).contains("别家的项目"));
+
+    // English, remembered for the user.
+    browser.goto(&format!("{base}/home"));
+    browser.click(&browser.find("#language-switch"));
+    browser.wait_for("English", "return document.documentElement.lang === 'en';");
+    assert_eq!(browser.text(&browser.find("h1")), "My work");
+    browser.keep_screenshot("home-secretary-en-desktop");
+    let me =
+        secretary_projects::store::entity::user::Entity::find_by_id(w.user("secretary1").user_id)
+            .one(&app.db.read)
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(me.language, "en");
+
+    // Signing out ends the session: the home page sends to sign-in again.
+    browser.click(&browser.find("#sign-out"));
+    browser.wait_for("the sign-in page", "return location.pathname === '/login';");
+    browser.goto(&format!("{base}/home"));
+    assert!(
+        browser.url().contains("/login?next=%2Fhome"),
+        "{}",
+        browser.url()
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_fit_a_phone() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = Browser::start(Window::Phone {
+        width: 375,
+        height: 812,
+    }) else {
+        return;
+    };
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 1, USERS).await;
+    set_passwords(app).await;
+    let id = to_appraisal(app, &w, "破解老旧小区停车难", &[1], [0.8, 0.9, 1.0]).await;
+    let (addr, server) = start_at_own_url(app, true).await;
+    let base = format!("http://{addr}");
+    browser.goto(&format!("{base}/login"));
+    no_sideways_scroll(&browser, "sign-in");
+    browser.keep_screenshot("login-zh-phone");
+    sign_in_on_page(&browser, &base, "secretary1");
+    no_sideways_scroll(&browser, "home");
+    browser.keep_screenshot("home-secretary-zh-phone");
+    browser.goto(&format!("{base}/projects/{id}"));
+    assert_eq!(browser.status(), 200);
+    no_sideways_scroll(&browser, "project");
+    browser.keep_screenshot("project-zh-phone");
+    browser.goto(&format!("{base}/projects"));
+    no_sideways_scroll(&browser, "projects");
+    assert!(browser.text(&browser.find("#project-count")).contains('1'));
+    server.stop().await;
+}

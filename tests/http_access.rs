@@ -1725,3 +1725,156 @@ async fn search_finds_titles_with_non_ascii_capitals() {
     assert!(misses.is_empty(), "[{}] {}", s.t.backend, misses.join("; "));
     s.server.stop().await;
 }
+
+/// The anti-forgery token a page's forms carry.
+fn csrf_of(r: &Reply) -> String {
+    let at = r
+        .text
+        .find("name=\"_csrf\" value=\"")
+        .expect("a form with a token")
+        + 20;
+    r.text[at..at + 32].to_string()
+}
+
+#[tokio::test]
+async fn page_forms_refuse_forgery_and_other_sites() {
+    let t = env().await;
+    let app = &t.app;
+    let w = world(
+        app,
+        2,
+        &[
+            ("secretary1", "secretary", 1),
+            ("secretary2", "secretary", 2),
+        ],
+    )
+    .await;
+    set_passwords(app).await;
+    let p = app
+        .create_project(
+            w.user("secretary2"),
+            secretary_projects::app::projects::NewProject {
+                definition: "secretary_project".into(),
+                title: "别家的项目".into(),
+                year: 2026,
+                organisation_id: None,
+                form: serde_json::Map::new(),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let (addr, server) = start(app).await;
+
+    // Signed out: `/` and every page send to sign-in, coming back afterwards.
+    let r = call(addr, "GET", "/", None, &[], None).await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/login")));
+    let r = call(addr, "GET", "/home", None, &[], None).await;
+    assert_eq!(r.header("location"), Some("/login?next=%2fhome"));
+
+    // The sign-in form: without its cookie's token it is refused, with it it signs in.
+    let form = call(addr, "GET", "/login", None, &[], None).await;
+    assert_eq!(form.status, 200);
+    let token = csrf_of(&form);
+    let cookie = format!("sp_csrf={token}");
+    let body = format!("_csrf={token}&login=secretary1&password={PASSWORD}&next=%2Fhome");
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let forged = call(addr, "POST", "/login", None, &[form_type], Some(&body)).await;
+    assert_eq!(forged.status, 403, "no cookie: {}", forged.text);
+    let other_site = call(
+        addr,
+        "POST",
+        "/login",
+        None,
+        &[
+            form_type,
+            ("Cookie", &cookie),
+            ("Origin", "http://evil.example"),
+        ],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(other_site.status, 403);
+    let wrong = body.replace(PASSWORD, "wrong");
+    let r = call(
+        addr,
+        "POST",
+        "/login",
+        None,
+        &[form_type, ("Cookie", &cookie)],
+        Some(&wrong),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert!(r.text.contains("账号或密码错误"), "{}", r.text);
+    let r = call(
+        addr,
+        "POST",
+        "/login",
+        None,
+        &[form_type, ("Cookie", &cookie)],
+        Some(&body),
+    )
+    .await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/home")));
+    let session = r
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_string();
+    assert!(session.starts_with("sp_session="));
+
+    // Signed in: a page's token works, another one does not.
+    let home = call(addr, "GET", "/home", None, &[("Cookie", &session)], None).await;
+    assert_eq!(home.status, 200);
+    let token = csrf_of(&home);
+    let r = call(
+        addr,
+        "GET",
+        &format!("/projects/{}", p.id),
+        None,
+        &[("Cookie", &session)],
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert!(!r.text.contains("别家的项目"));
+    let act = format!("_csrf={token}&action=withdraw&version=1&comment=x");
+    let r = call(
+        addr,
+        "POST",
+        &format!("/projects/{}/actions", p.id),
+        None,
+        &[form_type, ("Cookie", &session)],
+        Some(&act),
+    )
+    .await;
+    assert_eq!(r.status, 403, "another subdistrict's project");
+    assert_eq!(app.project(p.id).await.unwrap().stage, "drafting");
+    let forged = act.replace(&token, &"0".repeat(32));
+    let r = call(
+        addr,
+        "POST",
+        "/logout",
+        None,
+        &[form_type, ("Cookie", &session)],
+        Some(&forged),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    let r = call(addr, "GET", "/home", None, &[("Cookie", &session)], None).await;
+    assert_eq!(r.status, 200, "a forged sign-out did nothing");
+    let r = call(
+        addr,
+        "POST",
+        "/logout",
+        None,
+        &[form_type, ("Cookie", &session)],
+        Some(&format!("_csrf={token}")),
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    let r = call(addr, "GET", "/home", None, &[("Cookie", &session)], None).await;
+    assert_eq!(r.status, 303, "signed out");
+    server.stop().await;
+}

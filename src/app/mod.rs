@@ -12,6 +12,7 @@ pub mod error;
 pub mod implementation;
 pub mod milestones;
 pub mod notifications;
+pub mod office;
 pub mod project_cache;
 pub mod projects;
 pub mod registry;

@@ -43,17 +43,17 @@ const KINDS: &[(&str, &str, Magic)] = &[
     (
         "docx",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        Magic::Prefix(b"PK\x03\x04"),
+        Magic::Office(&["[Content_Types].xml", "word/document.xml"]),
     ),
     (
         "xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        Magic::Prefix(b"PK\x03\x04"),
+        Magic::Office(&["[Content_Types].xml", "xl/workbook.xml"]),
     ),
     (
         "pptx",
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        Magic::Prefix(b"PK\x03\x04"),
+        Magic::Office(&["[Content_Types].xml", "ppt/presentation.xml"]),
     ),
     ("txt", "text/plain; charset=utf-8", Magic::Utf8),
     ("csv", "text/csv; charset=utf-8", Magic::Utf8),
@@ -64,6 +64,8 @@ enum Magic {
     Prefix(&'static [u8]),
     Webp,
     Utf8,
+    /// An Office Open XML zip holding these parts (see `office`).
+    Office(&'static [&'static str]),
 }
 
 impl Magic {
@@ -72,6 +74,9 @@ impl Magic {
             Magic::Prefix(p) => bytes.starts_with(p),
             Magic::Webp => bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP",
             Magic::Utf8 => std::str::from_utf8(bytes).is_ok() && !bytes.contains(&0),
+            Magic::Office(parts) => {
+                bytes.starts_with(b"PK\x03\x04") && super::office::holds_parts(bytes, parts)
+            }
         }
     }
 }
@@ -376,5 +381,36 @@ mod tests {
             Ok("text/plain; charset=utf-8")
         );
         assert!(check_upload("bin.txt", b"\x00\x01").is_err());
+    }
+
+    #[test]
+    fn office_files_must_hold_their_own_parts() {
+        use crate::app::office::build_zip;
+        let x: &[u8] = b"<x/>";
+        let docx = build_zip(&[("[Content_Types].xml", x), ("word/document.xml", x)]);
+        let xlsx = build_zip(&[("[Content_Types].xml", x), ("xl/workbook.xml", x)]);
+        let pptx = build_zip(&[("[Content_Types].xml", x), ("ppt/presentation.xml", x)]);
+        let any_zip = build_zip(&[("notes.txt", b"hello")]);
+        assert!(check_upload("a.docx", &docx).is_ok());
+        assert!(check_upload("a.xlsx", &xlsx).is_ok());
+        assert!(check_upload("a.pptx", &pptx).is_ok());
+        for name in ["a.docx", "a.xlsx", "a.pptx"] {
+            let ext = name.rsplit_once('.').unwrap().1.to_string();
+            assert_eq!(
+                check_upload(name, &any_zip),
+                Err(UploadProblem::ContentMismatch(ext.clone())),
+                "{name} from any zip"
+            );
+            assert_eq!(
+                check_upload(name, b"PK\x03\x04 not a zip at all"),
+                Err(UploadProblem::ContentMismatch(ext)),
+                "{name} from four bytes"
+            );
+        }
+        // A spreadsheet renamed to .docx is not a document.
+        assert!(check_upload("a.docx", &xlsx).is_err());
+        // Only [Content_Types].xml is not enough.
+        let types_only = build_zip(&[("[Content_Types].xml", x)]);
+        assert!(check_upload("a.docx", &types_only).is_err());
     }
 }

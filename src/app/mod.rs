@@ -13,6 +13,7 @@ pub mod home;
 pub mod implementation;
 pub mod milestones;
 pub mod notifications;
+pub mod office;
 pub mod project_cache;
 pub mod projects;
 pub mod registry;

@@ -599,3 +599,16 @@ pub async fn not_found(lang: Lang) -> ApiError {
         "no such endpoint",
     )
 }
+
+/// A route that exists, asked with a method it does not have (axum adds the `Allow` header).
+pub async fn method_not_allowed(lang: Lang, method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        lang.pick("不支持该请求方法", "Method not allowed"),
+        match lang {
+            Lang::Zh => format!("此地址不接受 {method} 请求"),
+            Lang::En => format!("this address does not take {method}"),
+        },
+    )
+}

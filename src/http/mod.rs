@@ -2,6 +2,7 @@
 
 pub mod acceptance;
 pub mod api;
+mod assets;
 pub mod attachments;
 pub mod directory;
 pub mod error;
@@ -222,6 +223,9 @@ pub fn router_with(app: App, settings: Settings) -> Router {
             get(pages::token_sheet),
         )
         .route("/projects/{id}/score", get(pages::score_page))
+        .route("/static/{name}", get(assets::serve))
+        // After every route: it is given to the routes that exist when it is set.
+        .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(requests)

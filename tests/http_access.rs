@@ -1878,3 +1878,275 @@ async fn page_forms_refuse_forgery_and_other_sites() {
     assert_eq!(r.status, 303, "signed out");
     server.stop().await;
 }
+
+// --- Security headers, static assets, errors from the router itself ---------------------------
+
+/// The headers every answer carries, API and pages alike.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "deny"),
+];
+
+fn missing_security_headers(what: &str, r: &Reply) -> Vec<String> {
+    SECURITY_HEADERS
+        .iter()
+        .filter(|(name, value)| r.header(name) != Some(*value))
+        .map(|(name, value)| {
+            format!(
+                "{what} ({}): {name} is {:?}, not {value:?}",
+                r.status,
+                r.header(name)
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let s = site().await;
+    let id = s.create("安全响应头").await;
+    let reviewer = s.token("reviewer1");
+    let big = "x".repeat(crate_max_body() + 1);
+    let mut answers = vec![
+        ("API read", s.get("reviewer1", "/api/v1/projects").await),
+        (
+            "API 401",
+            call(s.addr, "GET", "/api/v1/me", None, &[], None).await,
+        ),
+        (
+            "API 422",
+            s.send("reviewer1", "POST", "/api/v1/projects", &json!({}))
+                .await,
+        ),
+        (
+            "unknown route",
+            call(s.addr, "GET", "/nothing", None, &[], None).await,
+        ),
+        (
+            "wrong method",
+            call(s.addr, "DELETE", "/healthz", None, &[], None).await,
+        ),
+        (
+            "body too large",
+            call(s.addr, "POST", "/api/v1/login", None, &[], Some(&big)).await,
+        ),
+        (
+            "openapi",
+            call(s.addr, "GET", "/api/v1/openapi.json", None, &[], None).await,
+        ),
+        (
+            "reference page",
+            call(s.addr, "GET", "/api/v1/docs", None, &[], None).await,
+        ),
+        (
+            "appraisal page",
+            call(s.addr, "GET", "/a/NOSUCHCODE", None, &[], None).await,
+        ),
+        (
+            "score page",
+            call(
+                s.addr,
+                "GET",
+                &format!("/projects/{id}/score"),
+                Some(reviewer),
+                &[],
+                None,
+            )
+            .await,
+        ),
+        (
+            "print page",
+            call(
+                s.addr,
+                "GET",
+                &format!("/print/projects/{id}/tokens/nobatch"),
+                Some(reviewer),
+                &[],
+                None,
+            )
+            .await,
+        ),
+        (
+            "stylesheet",
+            call(s.addr, "GET", "/static/pages.css", None, &[], None).await,
+        ),
+        (
+            "healthz",
+            call(s.addr, "GET", "/healthz", None, &[], None).await,
+        ),
+    ];
+    // The score page renders (it is the page a reviewer opens, not only its refusal).
+    assert_eq!(answers[9].1.status, 200, "{}", answers[9].1.text);
+    let problems: Vec<String> = answers
+        .drain(..)
+        .flat_map(|(what, r)| missing_security_headers(what, &r))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    s.server.stop().await;
+}
+
+fn crate_max_body() -> usize {
+    secretary_projects::http::MAX_BODY_BYTES
+}
+
+/// The pages keep their CSS in `/static/pages.css`: no inline `<style>` or `style=""`, which the
+/// content security policy (no 'unsafe-inline') would block.
+#[tokio::test]
+async fn pages_link_the_stylesheet_and_have_no_inline_styles() {
+    let s = site().await;
+    let id = s.create("样式表").await;
+    let reviewer = s.token("reviewer1");
+    let pages = [
+        (
+            "appraisal result",
+            call(s.addr, "GET", "/a/NOSUCHCODE", None, &[], None).await,
+        ),
+        (
+            "score page",
+            call(
+                s.addr,
+                "GET",
+                &format!("/projects/{id}/score"),
+                Some(reviewer),
+                &[],
+                None,
+            )
+            .await,
+        ),
+        (
+            "reference page",
+            call(s.addr, "GET", "/api/v1/docs", None, &[], None).await,
+        ),
+    ];
+    for (what, r) in &pages {
+        assert!(
+            r.header("content-type")
+                .is_some_and(|c| c.starts_with("text/html")),
+            "{what}: {}",
+            r.headers
+        );
+        assert!(!r.text.contains("<style"), "{what} has a <style> block");
+        assert!(!r.text.contains(" style="), "{what} has a style attribute");
+        assert!(!r.text.contains("<script"), "{what} has a script");
+        assert!(
+            r.text.contains("<link rel=\"stylesheet\" href=\"/static/"),
+            "{what} links no stylesheet: {}",
+            r.text
+        );
+    }
+    s.server.stop().await;
+}
+
+#[tokio::test]
+async fn static_assets_are_served_with_type_cache_and_etag() {
+    let s = site().await;
+    let r = call(s.addr, "GET", "/static/pages.css", None, &[], None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("text/css; charset=utf-8"));
+    let cache = r.header("cache-control").unwrap_or("");
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+    assert!(
+        r.text.contains("label.rating"),
+        "the appraisal page's CSS is in it"
+    );
+    let etag = r.header("etag").expect("an etag").to_string();
+    assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
+    // A revalidation with the same tag is answered without the body.
+    let again = call(
+        s.addr,
+        "GET",
+        "/static/pages.css",
+        None,
+        &[("If-None-Match", &etag)],
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 304, "{}", again.headers);
+    assert!(again.text.is_empty());
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+    let other = call(
+        s.addr,
+        "GET",
+        "/static/pages.css",
+        None,
+        &[("If-None-Match", "\"something-else\"")],
+        None,
+    )
+    .await;
+    assert_eq!(other.status, 200);
+    // Unknown names, and names reaching out of the folder, are 404 problems.
+    for path in ["/static/nope.css", "/static/..%2FCargo.toml", "/static/"] {
+        let r = call(
+            s.addr,
+            "GET",
+            path,
+            None,
+            &[("Accept-Language", "en")],
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 404, "{path}: {}", r.text);
+        assert!(is_problem(&r), "{path}: {}", r.headers);
+        assert_eq!(r.body["type"], "urn:secretary-projects:problem:not_found");
+    }
+    s.server.stop().await;
+}
+
+/// 405 (a route without that method) and 414 (a URI too long) are problem+json like every
+/// other error, not empty bodies.
+#[tokio::test]
+async fn wrong_methods_and_long_uris_are_problems() {
+    let s = site().await;
+    for (method, path) in [
+        ("DELETE", "/healthz"),
+        ("PUT", "/api/v1/projects"),
+        ("POST", "/a/NOSUCHCODE/x"),
+        ("PATCH", "/api/v1/login"),
+    ] {
+        let r = call(
+            s.addr,
+            method,
+            path,
+            None,
+            &[("Accept-Language", "en")],
+            None,
+        )
+        .await;
+        if path == "/a/NOSUCHCODE/x" {
+            assert_eq!(r.status, 404, "{method} {path}");
+        } else {
+            assert_eq!(r.status, 405, "{method} {path}: {}", r.headers);
+            assert!(
+                r.header("allow").is_some(),
+                "{method} {path}: {}",
+                r.headers
+            );
+            assert_eq!(
+                r.body["type"], "urn:secretary-projects:problem:method_not_allowed",
+                "{method} {path}: {}",
+                r.text
+            );
+            assert_eq!(r.body["title"], "Method not allowed");
+        }
+        assert!(is_problem(&r), "{method} {path}: {}", r.headers);
+    }
+    let zh = call(s.addr, "DELETE", "/healthz", None, &[], None).await;
+    assert_eq!(zh.body["title"], "不支持该请求方法", "{}", zh.text);
+
+    let long = format!("/api/v1/projects?q={}", "a".repeat(10_000));
+    let r = call(s.addr, "GET", &long, Some(s.token("admin")), &[], None).await;
+    assert_eq!(r.status, 414, "{}", r.headers);
+    assert!(is_problem(&r), "{}", r.headers);
+    assert_eq!(
+        r.body["type"],
+        "urn:secretary-projects:problem:uri_too_long"
+    );
+    assert!(missing_security_headers("414", &r).is_empty());
+    s.server.stop().await;
+}

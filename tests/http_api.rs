@@ -669,3 +669,110 @@ async fn a_bad_list_entry_is_explained_in_the_callers_language() {
     );
     server.stop().await;
 }
+
+/// Every `propertyNames` schema in the document, with where it is.
+fn property_names(v: &Value, at: &str, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(p) = m.get("propertyNames") {
+                out.push((at.to_string(), p.clone()));
+            }
+            for (k, x) in m {
+                property_names(x, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(xs) => {
+            for (i, x) in xs.iter().enumerate() {
+                property_names(x, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The OpenAPI document says what the server answers: errors as application/problem+json, the
+/// common errors (400, 401, 413, 415, 422, 429, 503) on the operations they apply to, JSON keys
+/// as strings, the ranges the server enforces.
+#[tokio::test]
+async fn the_openapi_document_matches_the_answers() {
+    let t = env().await;
+    let (addr, server) = start(&t.app).await;
+    let r = call(addr, "GET", "/api/v1/openapi.json", None, &[], None).await;
+    assert_eq!(r.status, 200);
+    let doc: Value = serde_json::from_str(&r.text).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::to_value(secretary_projects::http::openapi()).unwrap()
+    );
+    let mut problems = Vec::new();
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let at = format!("{} {path}", method.to_uppercase());
+            let responses = op["responses"].as_object().unwrap();
+            for (status, resp) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let types: Vec<&String> = resp["content"]
+                        .as_object()
+                        .map(|c| c.keys().collect())
+                        .unwrap_or_default();
+                    if types != ["application/problem+json"] {
+                        problems.push(format!("{at} {status}: content types {types:?}"));
+                    }
+                }
+            }
+            let public = op["security"].as_array().is_some_and(|s| {
+                s.iter()
+                    .all(|r| r.as_object().is_some_and(|o| o.is_empty()))
+            });
+            let mut wanted = vec!["400", "414", "503"];
+            if !public {
+                wanted.push("401");
+            }
+            if op.get("requestBody").is_some() {
+                wanted.extend(["413", "415", "422"]);
+            }
+            // The rate-limited operations: logging in and a resident's appraisal.
+            if path == "/api/v1/login" || path.ends_with("/appraisals") {
+                wanted.push("429");
+            }
+            for status in wanted {
+                if !responses.contains_key(status) {
+                    problems.push(format!("{at} does not declare {status}"));
+                }
+            }
+        }
+    }
+    assert!(operations > 40, "{operations} operations");
+    let mut names = Vec::new();
+    property_names(&doc, "", &mut names);
+    for (at, schema) in names {
+        if schema["type"] != "string" {
+            problems.push(format!("{at}: property names of type {}", schema["type"]));
+        }
+    }
+    let count = &doc["components"]["schemas"]["IssueBody"]["properties"]["count"];
+    if count["minimum"] != 1 || count["maximum"] != 2000 {
+        problems.push(format!("IssueBody.count: {count}"));
+    }
+    let param = |path: &str, name: &str| -> Value {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+            .map(|p| p["schema"].clone())
+            .unwrap_or(Value::Null)
+    };
+    for (path, name, min, max) in [
+        ("/api/v1/projects", "limit", 1, 500),
+        ("/api/v1/projects", "year", 2000, 2100),
+        ("/api/v1/dispatch", "year", 2000, 2100),
+    ] {
+        let s = param(path, name);
+        if s["minimum"] != min || s["maximum"] != max {
+            problems.push(format!("{path} {name}: {s}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    server.stop().await;
+}

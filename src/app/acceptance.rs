@@ -89,7 +89,8 @@ pub struct ScoreReport {
     pub grade_name: Option<String>,
     /// Names by id: parts, criteria, ratings, deductions, grades.
     pub labels: BTreeMap<String, String>,
-    /// Scorer names by user id.
+    /// Scorer names by user id (JSON object keys are strings: the ids in decimal).
+    #[schema(value_type = BTreeMap<String, String>)]
     pub scorers: BTreeMap<i64, String>,
 }
 

@@ -349,6 +349,7 @@ pub(crate) fn district_only(
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
     /// How many one-time tokens, 1 to 2000.
+    #[schema(minimum = 1, maximum = 2000)]
     count: u32,
 }
 

@@ -231,6 +231,7 @@ pub(crate) async fn visible_project(
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only this year's projects (2000-2100).
+    #[param(minimum = 2000, maximum = 2100)]
     year: Option<i32>,
     /// Only this organisation's projects (district users; others see their own anyway).
     organisation: Option<i64>,
@@ -243,6 +244,7 @@ pub struct ListQuery {
     /// Skip this many (default 0).
     offset: Option<u64>,
     /// At most this many, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
 }
 
@@ -573,17 +575,20 @@ pub async fn history(
 
 /// Whether the server and its database answer (no login needed).
 #[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
-    responses((status = 200, description = "database reachable"), (status = 503, description = "database unreachable")))]
-pub async fn healthz(State(s): State<AppState>) -> Response {
+    responses((status = 200, description = "database reachable"), (status = 503, body = Problem, description = "database unreachable")))]
+pub async fn healthz(State(s): State<AppState>, lang: Lang) -> Response {
     match s.app.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (
+            // An error like every other: problem+json.
+            ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "database unreachable"})),
+                "database",
+                lang.pick("数据库不可达", "Database unreachable"),
+                lang.pick("健康检查失败", "the health check failed"),
             )
-                .into_response()
+            .into_response()
         }
     }
 }
@@ -597,5 +602,18 @@ pub async fn not_found(lang: Lang) -> ApiError {
             Lang::En => "Not found",
         },
         "no such endpoint",
+    )
+}
+
+/// A route that exists, asked with a method it does not have (axum adds the `Allow` header).
+pub async fn method_not_allowed(lang: Lang, method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        lang.pick("不支持该请求方法", "Method not allowed"),
+        match lang {
+            Lang::Zh => format!("此地址不接受 {method} 请求"),
+            Lang::En => format!("this address does not take {method}"),
+        },
     )
 }

@@ -224,7 +224,8 @@ pub fn render_calendar(owner: &str, items: &[CalendarItem], public_url: &str) ->
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DispatchQuery {
-    /// The projects' year; default the year of `on`.
+    /// The projects' year (2000-2100); default the year of `on`.
+    #[param(minimum = 2000, maximum = 2100)]
     year: Option<i32>,
     /// The day to look at (YYYY-MM-DD); default today in the server's time zone.
     on: Option<String>,

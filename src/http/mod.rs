@@ -2,6 +2,7 @@
 
 pub mod acceptance;
 pub mod api;
+mod assets;
 pub mod attachments;
 pub mod directory;
 pub mod error;
@@ -117,6 +118,85 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
+/// The error answers every operation can give, added once here rather than in each handler's
+/// annotation, and every error answer's content type set to what the server sends,
+/// `application/problem+json` (the annotations say `body = Problem`, which utoipa documents as
+/// `application/json`). Runs after the routes are merged (see [`with_common_errors`]).
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                // Public operations say `security(())`: an empty requirement.
+                let public = op
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().all(|r| r == &Default::default()));
+                let has_body = op.request_body.is_some();
+                let mut add = vec![
+                    ("400", "The path, query or body cannot be read"),
+                    ("414", "The path and query are too long"),
+                    ("500", "The workflow definition is broken"),
+                    ("503", "The database is unavailable"),
+                ];
+                if !public {
+                    add.push(("401", "Not signed in"));
+                }
+                if has_body {
+                    add.push(("413", "The body is too large"));
+                    add.push(("415", "The body is not of the declared content type"));
+                    add.push(("422", "The body does not fit the schema or the rules"));
+                }
+                let responses = &mut op.responses.responses;
+                for (status, description) in add {
+                    responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| problem(description).into());
+                }
+                for (status, response) in responses.iter_mut() {
+                    let error = status.starts_with('4') || status.starts_with('5');
+                    if let (true, utoipa::openapi::RefOr::T(r)) = (error, response) {
+                        if let Some(c) = r.content.shift_remove("application/json") {
+                            r.content.insert(PROBLEM_JSON.to_string(), c);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The document with [`CommonErrors`] applied: the handlers' operations exist only once the
+/// routes are merged, after the `#[openapi]` modifiers ran.
+fn with_common_errors(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    utoipa::Modify::modify(&CommonErrors, &mut api);
+    api
+}
+
 /// The `/api/v1` routes, each documented by its handler's annotation.
 fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -182,7 +262,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .routes(routes!(api::healthz))
         .routes(routes!(implementation::calendar_feed))
         .split_for_parts();
-    api
+    with_common_errors(api)
 }
 
 pub fn router(app: App) -> Router {
@@ -203,7 +283,7 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         .routes(routes!(api::healthz))
         .routes(routes!(implementation::calendar_feed))
         .split_for_parts();
-    let spec = Arc::new(spec);
+    let spec = Arc::new(with_common_errors(spec));
     let reference = Arc::new(reference::render(&spec));
     let requests = telemetry::RequestLayer::new(state.app.metrics.clone());
     routes
@@ -229,6 +309,9 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         )
         .route("/projects/{id}/score", get(pages::score_page))
         .merge(crate::web::routes())
+        .route("/static/{name}", get(assets::serve))
+        // After every route: it is given to the routes that exist when it is set.
+        .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(api::not_found)
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(requests)

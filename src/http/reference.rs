@@ -52,15 +52,8 @@ pub fn render(spec: &utoipa::openapi::OpenApi) -> String {
     let mut html = String::from(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>书记项目 API 参考 / API reference</title><style>\
-body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}\
-h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}\
-.op{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;margin:1em 0}\
-.m{display:inline-block;min-width:4.5em;font-weight:bold;font-family:monospace}\
-code,.path{font-family:monospace}table{border-collapse:collapse;margin:.4em 0}\
-td,th{border:1px solid #ddd;padding:.2em .5em;text-align:left;vertical-align:top}\
-.get{color:#0a6}.post{color:#06c}.patch{color:#a60}.delete{color:#c00}\
-</style></head><body>",
+<title>书记项目 API 参考 / API reference</title><link rel=\"stylesheet\" href=\"/static/pages.css\">\
+</head><body class=\"reference\">",
     );
     let info = &doc["info"];
     html.push_str(&format!(

@@ -5,8 +5,11 @@
 //! layers: it runs on every request, and each `from_fn` layer boxes a future and clones the
 //! service behind it on every call (docs/performance.md, session 5). Axum applies a router's
 //! `layer` to each route and to the fallbacks, after routing: so the service sees the matched
-//! route pattern, and every answer, 404 and 405 included, gets a request id, a log line and a
-//! count.
+//! route pattern, and every answer, 404 and 405 included, gets a request id, a log line, a
+//! count and the security headers.
+//!
+//! The security headers are static `HeaderValue`s inserted into the answer's header map: no
+//! allocation, no parsing, four inserts into a map that already exists (docs/performance.md).
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -18,7 +21,10 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{
+    CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service};
@@ -32,6 +38,30 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The route label of answers no route matched (404 from the fallback).
 const UNMATCHED: &str = "unmatched";
+
+/// What every answer carries, API and pages alike. The pages load nothing from another origin,
+/// run no inline script or style, and may not be framed; the appraisal page's URL holds a
+/// resident's one-time code, so no referrer leaves with a link. `img-src data:` is for
+/// pictures a page may embed inline (the QR codes are inline SVG elements, not images).
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
+    (
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    ),
+    (X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+    (REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+    (X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+];
+
+/// The longest request target (path and query) answered; longer ones get 414 as problem+json.
+/// hyper refuses request targets of 65,534 bytes and more itself, with an empty 414 that never
+/// reaches this service (a constant of hyper's, not a setting), and a head over its buffer
+/// (about 400 KiB) with an empty 431: this lower limit makes every long URI a browser or client
+/// can plausibly send get the API's own answer.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// The outer layer: request id, span, log line, metrics.
 #[derive(Clone)]
@@ -177,7 +207,12 @@ where
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let state = if declared.is_some_and(|n| n > limit) {
+        let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+        let state = if uri_len > MAX_URI_BYTES {
+            RequestState::Refused {
+                answer: Some(uri_too_long(Lang::from_headers(req.headers()))),
+            }
+        } else if declared.is_some_and(|n| n > limit) {
             RequestState::Refused {
                 answer: Some(too_large(Lang::from_headers(req.headers()), limit)),
             }
@@ -243,8 +278,12 @@ where
                     status: status.as_u16(),
                 })
                 .inc();
+            let headers = response.headers_mut();
             if let Some(id) = this.id.take() {
-                response.headers_mut().insert(REQUEST_ID, id);
+                headers.insert(REQUEST_ID, id);
+            }
+            for (name, value) in &SECURITY_HEADERS {
+                headers.insert(name, value.clone());
             }
             let latency_ms = elapsed.as_secs_f64() * 1000.0;
             if status.is_server_error() {
@@ -261,7 +300,7 @@ pin_project_lite::pin_project! {
     #[project = RequestStateProj]
     enum RequestState<F> {
         Called { #[pin] inner: F },
-        /// Refused before the route ran: a declared body over the limit.
+        /// Refused before the route ran: a declared body over the limit, a URI too long.
         Refused { answer: Option<Response> },
     }
 }
@@ -285,6 +324,19 @@ fn too_large(lang: Lang, limit: usize) -> Response {
             Lang::En => "Body too large",
         },
         format!("at most {limit} bytes are accepted here"),
+    )
+    .into_response()
+}
+
+fn uri_too_long(lang: Lang) -> Response {
+    ApiError::new(
+        StatusCode::URI_TOO_LONG,
+        "uri_too_long",
+        lang.pick("请求地址过长", "URI too long"),
+        match lang {
+            Lang::Zh => format!("请求地址（路径和查询）最多 {MAX_URI_BYTES} 字节"),
+            Lang::En => format!("the path and query may be at most {MAX_URI_BYTES} bytes"),
+        },
     )
     .into_response()
 }

@@ -408,6 +408,38 @@ async fn the_api_end_to_end() {
         .status;
     }
     assert_eq!(last, 429);
+    // Padding or capitals do not make a fresh key: the right password is refused too.
+    for padded in [" member1", "member1 ", "MEMBER1", "\tMember1"] {
+        let r = common::http::try_login(addr, padded, common::http::PASSWORD).await;
+        assert_eq!(r.status, 429, "{padded:?}: {}", r.body);
+        assert!(r.headers.contains("retry-after:"), "{}", r.headers);
+    }
+    // An over-long login is refused before it is counted.
+    let long = "a".repeat(1024 * 1024 - 100);
+    let r = common::http::try_login(addr, &long, "wrong").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = common::http::try_login(addr, "a\u{7}b", "wrong").await;
+    assert_eq!(r.status, 422, "{}", r.body);
+
+    // Wrong current passwords on PATCH /me are limited like logins.
+    let rev = login(addr, "reviewer1").await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(
+            call(
+                addr,
+                "PATCH",
+                "/api/v1/me",
+                Some(&rev),
+                &[],
+                Some(r#"{"current_password":"wrong","new_password":"whatever1"}"#),
+            )
+            .await
+            .status,
+        );
+    }
+    assert_eq!(statuses[0], 422, "{statuses:?}");
+    assert_eq!(statuses[11], 429, "{statuses:?}");
 
     server.stop().await;
     drop(w);

@@ -12,6 +12,46 @@ use super::session_cache::TokenDigest;
 use super::{App, AppError, AppResult, Principal};
 use crate::store::entity::{organisation, session, user};
 
+/// Longest login name, in characters.
+pub const MAX_LOGIN_CHARS: usize = 64;
+
+/// A login as typed, parsed once: trimmed, at most [`MAX_LOGIN_CHARS`] characters, no control
+/// characters. `key()` is its lower-cased form, used for rate limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginName(String);
+
+impl LoginName {
+    pub fn parse(raw: &str) -> AppResult<LoginName> {
+        // Refuse a huge input before any work proportional to it beyond the length check.
+        if raw.len() > MAX_LOGIN_CHARS * 4 + 64 {
+            return Err(AppError::Invalid(format!(
+                "登录名最多{MAX_LOGIN_CHARS}个字符 / a login has at most {MAX_LOGIN_CHARS} characters"
+            )));
+        }
+        let t = raw.trim();
+        if t.is_empty() || t.chars().count() > MAX_LOGIN_CHARS {
+            return Err(AppError::Invalid(format!(
+                "登录名须为1到{MAX_LOGIN_CHARS}个字符 / a login has 1 to {MAX_LOGIN_CHARS} characters"
+            )));
+        }
+        if t.chars().any(char::is_control) {
+            return Err(AppError::Invalid(
+                "登录名不能含控制字符 / a login has no control characters".into(),
+            ));
+        }
+        Ok(LoginName(t.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The rate-limit key: case does not make a fresh key.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
 /// How long a session lasts.
 pub const SESSION_HOURS: i64 = 12;
 
@@ -69,12 +109,12 @@ impl App {
     /// Check a login and password; on success open a session.
     pub async fn login(
         &self,
-        login: &str,
+        login: &LoginName,
         password: &str,
         now: DateTime<Utc>,
     ) -> AppResult<NewSession> {
         let found = user::Entity::find()
-            .filter(user::Column::Login.eq(login.trim()))
+            .filter(user::Column::Login.eq(login.as_str()))
             .one(&self.db.read)
             .await?;
         let ok = match &found {

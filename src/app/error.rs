@@ -31,6 +31,9 @@ pub enum AppError {
     /// A stored definition version could not be read back.
     #[error("workflow definition problem: {0}")]
     Definition(String),
+    /// Too many attempts (logins, password checks); try again after this many seconds.
+    #[error("too many attempts; try again in {0} seconds")]
+    RateLimited(u64),
     #[error("database: {0}")]
     Store(#[from] sea_orm::DbErr),
 }

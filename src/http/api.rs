@@ -44,29 +44,33 @@ pub struct LoginAnswer {
 pub async fn login(
     State(s): State<AppState>,
     lang: Lang,
+    peer: super::extract::Peer,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
-    if !s.limiter.allow(&body.login) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            match lang {
-                Lang::Zh => "登录尝试过于频繁",
-                Lang::En => "Too many login attempts",
-            },
-            match lang {
-                Lang::Zh => "请一分钟后再试",
-                Lang::En => "try again in a minute",
-            },
-        ));
+    let name = crate::app::accounts::LoginName::parse(&body.login).map_err(app_err(lang))?;
+    let address = format!("ip:{}", super::acceptance::client_key(peer));
+    // Refused before any hashing; the address counts failed attempts only, so that many
+    // people behind one address can still sign in.
+    if s.address_limiter.exhausted(&address) || !s.limiter.allow(&name.key()) {
+        let secs = s.limiter.window().as_secs();
+        return Err(app_err(lang)(AppError::RateLimited(secs)));
     }
-    let session = s
-        .app
-        .login(&body.login, &body.password, Utc::now())
-        .await
-        .map_err(app_err(lang))?;
+    let session = match s.app.login(&name, &body.password, Utc::now()).await {
+        Ok(x) => x,
+        Err(e) => {
+            if matches!(e, AppError::Unauthorized) {
+                s.address_limiter.allow(&address);
+            }
+            return Err(app_err(lang)(e));
+        }
+    };
+    let secure = if s.public_url.starts_with("https:") {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}",
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
         session.token,
         crate::app::accounts::SESSION_HOURS * 3600
     );

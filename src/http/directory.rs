@@ -255,6 +255,10 @@ pub async fn update_me(
             ))
         }
     };
+    if password.is_some() && !s.limiter.allow(&format!("me:{}", who.user_id)) {
+        let secs = s.limiter.window().as_secs();
+        return Err(app_err(lang)(crate::app::AppError::RateLimited(secs)));
+    }
     let u = s
         .app
         .update_me(&who, b.language, password, Utc::now())

@@ -81,6 +81,19 @@ impl ApiError {
     pub fn from_app(e: AppError, lang: Lang, w: Option<&Workflow>) -> ApiError {
         let l = lang.code();
         match e {
+            AppError::RateLimited(secs) => {
+                let mut err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    lang.pick("尝试过于频繁", "Too many attempts"),
+                    match lang {
+                        Lang::Zh => format!("请{secs}秒后再试"),
+                        Lang::En => format!("try again in {secs} seconds"),
+                    },
+                );
+                err.extra = json!({"retry_after_seconds": secs});
+                err
+            }
             AppError::Unauthorized => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -221,15 +234,21 @@ impl IntoResponse for ApiError {
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
+        let retry_after = self.extra["retry_after_seconds"].as_u64().unwrap_or(60);
         if let (Value::Object(b), Value::Object(extra)) = (&mut body, self.extra) {
             b.extend(extra);
         }
-        (
+        let mut r = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+        }
+        r
     }
 }
 

@@ -39,6 +39,8 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub app: App,
     pub limiter: LoginLimiter,
+    /// Login attempts per client address.
+    pub address_limiter: LoginLimiter,
     /// Refused appraisal codes per client address (guessing codes is what it stops).
     pub appraisal_limiter: LoginLimiter,
     /// Where users reach the server, for links (calendar feeds, mail).
@@ -273,6 +275,7 @@ pub fn router_with(app: App, settings: Settings) -> Router {
     let state = AppState(Arc::new(Shared {
         app,
         limiter: LoginLimiter::new(10, Duration::from_secs(60)),
+        address_limiter: LoginLimiter::new(30, Duration::from_secs(60)),
         appraisal_limiter: LoginLimiter::new(30, Duration::from_secs(60)),
         public_url: settings.public_url,
         time_zone: settings.time_zone,

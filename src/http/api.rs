@@ -47,23 +47,9 @@ pub async fn login(
     peer: super::extract::Peer,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
-    let name = crate::app::accounts::LoginName::parse(&body.login).map_err(app_err(lang))?;
-    let address = format!("ip:{}", super::acceptance::client_key(peer));
-    // Refused before any hashing; the address counts failed attempts only, so that many
-    // people behind one address can still sign in.
-    if s.address_limiter.exhausted(&address) || !s.limiter.allow(&name.key()) {
-        let secs = s.limiter.window().as_secs();
-        return Err(app_err(lang)(AppError::RateLimited(secs)));
-    }
-    let session = match s.app.login(&name, &body.password, Utc::now()).await {
-        Ok(x) => x,
-        Err(e) => {
-            if matches!(e, AppError::Unauthorized) {
-                s.address_limiter.allow(&address);
-            }
-            return Err(app_err(lang)(e));
-        }
-    };
+    let session = sign_in(&s, &body.login, &body.password, peer)
+        .await
+        .map_err(app_err(lang))?;
     let secure = if s.public_url.starts_with("https:") {
         "; Secure"
     } else {
@@ -80,6 +66,32 @@ pub async fn login(
         user: MeView::from(&session.user),
     };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+/// Sign in with the limits every sign-in obeys (API and pages): the login parsed once, at most
+/// so many attempts per account and failed ones per client address, refused before any hashing.
+pub(crate) async fn sign_in(
+    s: &AppState,
+    login: &str,
+    password: &str,
+    peer: super::extract::Peer,
+) -> Result<crate::app::accounts::NewSession, AppError> {
+    let name = crate::app::accounts::LoginName::parse(login)?;
+    let address = format!("ip:{}", super::acceptance::client_key(peer));
+    // The address counts failed attempts only, so that many people behind one address can
+    // still sign in.
+    if s.address_limiter.exhausted(&address) || !s.limiter.allow(&name.key()) {
+        return Err(AppError::RateLimited(s.limiter.window().as_secs()));
+    }
+    match s.app.login(&name, password, Utc::now()).await {
+        Ok(x) => Ok(x),
+        Err(e) => {
+            if matches!(e, AppError::Unauthorized) {
+                s.address_limiter.allow(&address);
+            }
+            Err(e)
+        }
+    }
 }
 
 /// End the caller's session (the bearer token or the cookie); answers 204 even without one.

@@ -103,7 +103,7 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn login(posted: Posted<LoginForm>) -> Response {
+pub async fn login(peer: crate::http::extract::Peer, posted: Posted<LoginForm>) -> Response {
     let Posted { page, form } = posted;
     let next = safe_next(form.next.as_deref());
     if form.login.trim().is_empty() || form.password.is_empty() {
@@ -117,23 +117,7 @@ pub async fn login(posted: Posted<LoginForm>) -> Response {
         )
         .await;
     }
-    if !page.state.limiter.allow(&form.login) {
-        let msg = page.t("login.limited");
-        return login_form(
-            &page,
-            StatusCode::TOO_MANY_REQUESTS,
-            &next,
-            &form.login,
-            Some(msg),
-        )
-        .await;
-    }
-    match page
-        .state
-        .app
-        .login(&form.login, &form.password, Utc::now())
-        .await
-    {
+    match crate::http::api::sign_in(&page.state, &form.login, &form.password, peer).await {
         Ok(session) => {
             let secure = if page.state.public_url.starts_with("https://") {
                 "; Secure"
@@ -155,6 +139,27 @@ pub async fn login(posted: Posted<LoginForm>) -> Response {
                 &next,
                 &form.login,
                 Some(msg),
+            )
+            .await
+        }
+        Err(crate::app::AppError::RateLimited(_)) => {
+            let msg = page.t("login.limited");
+            login_form(
+                &page,
+                StatusCode::TOO_MANY_REQUESTS,
+                &next,
+                &form.login,
+                Some(msg),
+            )
+            .await
+        }
+        Err(crate::app::AppError::Invalid(why)) => {
+            login_form(
+                &page,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &next,
+                "",
+                Some(why),
             )
             .await
         }

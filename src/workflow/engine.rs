@@ -761,3 +761,120 @@ pub fn available<'w>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of every reason. The match below stops compiling when a variant is added, so the
+    /// list cannot fall behind.
+    fn every_reason() -> Vec<Reason> {
+        let all = vec![
+            Reason::UnknownAction { action: "a".into() },
+            Reason::UnknownStage { stage: "s".into() },
+            Reason::ProjectClosed { stage: "s".into() },
+            Reason::WrongStage {
+                stage: "s".into(),
+                allowed_from: vec!["t".into()],
+            },
+            Reason::RoleNotAllowed {
+                allowed: vec!["admin".into()],
+            },
+            Reason::RoleNotAllowed { allowed: vec![] },
+            Reason::OutOfScope,
+            Reason::CommentRequired,
+            Reason::FieldMissing { field: "f".into() },
+            Reason::FormIncomplete {
+                stage: "s".into(),
+                problems: vec!["f".into()],
+            },
+            Reason::TooFewMilestones { have: 0, need: 1 },
+            Reason::MilestonesNotDone { open: 1, total: 2 },
+            Reason::MilestonesNotDone { open: 0, total: 0 },
+            Reason::TooFewAppraisals { have: 0, need: 1 },
+            Reason::ScoreMissing {
+                part: "p".into(),
+                have: 0,
+                need: 1,
+            },
+            Reason::DeadlinePassed {
+                deadline: "d".into(),
+                due: DateTime::<Utc>::UNIX_EPOCH,
+            },
+            Reason::ConflictOfInterest {
+                organisation: "o".into(),
+            },
+            Reason::NotAReviewer,
+            Reason::NotAssigned,
+            Reason::ScoresHidden,
+            Reason::OwnOrganisation,
+            Reason::LastAdmin,
+            Reason::OrganisationOutOfScope { organisation: 3 },
+        ];
+        for r in &all {
+            match r {
+                Reason::UnknownAction { .. }
+                | Reason::UnknownStage { .. }
+                | Reason::ProjectClosed { .. }
+                | Reason::WrongStage { .. }
+                | Reason::RoleNotAllowed { .. }
+                | Reason::OutOfScope
+                | Reason::CommentRequired
+                | Reason::FieldMissing { .. }
+                | Reason::FormIncomplete { .. }
+                | Reason::TooFewMilestones { .. }
+                | Reason::MilestonesNotDone { .. }
+                | Reason::TooFewAppraisals { .. }
+                | Reason::ScoreMissing { .. }
+                | Reason::DeadlinePassed { .. }
+                | Reason::ConflictOfInterest { .. }
+                | Reason::NotAReviewer
+                | Reason::NotAssigned
+                | Reason::ScoresHidden
+                | Reason::OwnOrganisation
+                | Reason::LastAdmin
+                | Reason::OrganisationOutOfScope { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_reason_has_a_human_message_in_zh_and_en_without_a_workflow() {
+        for r in every_reason() {
+            let (zh, en) = (r.describe(None, "zh"), r.describe(None, "en"));
+            for m in [&zh, &en] {
+                assert!(!m.trim().is_empty(), "{}", r.code());
+                assert_ne!(m, r.code(), "a bare code as message");
+            }
+            assert_ne!(zh, en, "{}: the same text in both languages", r.code());
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{}: {zh}",
+                r.code()
+            );
+        }
+    }
+
+    #[test]
+    fn district_roles_never_reach_their_own_organisation() {
+        use Relation::*;
+        for (scope, relation, reaches) in [
+            (Scope::District, District, true),
+            (Scope::District, Own, false),
+            (Scope::District, Outside, false),
+            (Scope::Organisation, Own, true),
+            (Scope::Organisation, District, false),
+            (Scope::Organisation, Outside, false),
+            (Scope::Public, Own, false),
+            (Scope::Public, District, false),
+            (Scope::Public, Outside, false),
+        ] {
+            assert_eq!(
+                scope_reaches(scope, relation),
+                reaches,
+                "{scope:?} {relation:?}"
+            );
+        }
+    }
+}

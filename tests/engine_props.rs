@@ -247,7 +247,8 @@ fn filled(v: Option<&Value>) -> bool {
 
 fn scope_fits(scope: Scope, relation: Relation) -> bool {
     match scope {
-        Scope::District => relation != Relation::Outside,
+        // Conflict of interest: never on a project of the holder's own organisation.
+        Scope::District => relation == Relation::District,
         Scope::Organisation => relation == Relation::Own,
         Scope::Public => false,
     }
@@ -434,7 +435,17 @@ fn expected_reasons(
             .unwrap();
         scope_fits(*role.scope.get(), relation)
     }) {
-        out.push("out_of_scope".into());
+        let district_role = held.iter().any(|r| {
+            w.definition
+                .roles
+                .iter()
+                .any(|x| x.id.as_str() == *r && *x.scope.get() == Scope::District)
+        });
+        out.push(if relation == Relation::Own && district_role {
+            "own_organisation".into()
+        } else {
+            "out_of_scope".into()
+        });
     }
     if t.comment == CommentRule::Required && comment.is_none_or(|c| c.trim().is_empty()) {
         out.push("comment_required".into());
@@ -856,8 +867,9 @@ proptest! {
             .into_iter()
             .map(|mut s| {
                 s.roles = u64::MAX;
+                // Own for the subdistrict's actions, District for the district's.
                 if s.relation == Relation::Outside {
-                    s.relation = Relation::Own;
+                    s.relation = Relation::District;
                 }
                 if s.comment.is_none() {
                     s.comment = Some("同意");

@@ -801,15 +801,18 @@ async fn every_route_by_every_kind_of_caller() {
         .await
         .unwrap();
     assert_eq!(in_sub1, 3, "the table created two more projects");
-    for path in [
-        "/api/v1/projects".to_string(),
-        format!("/api/v1/projects?organisation={sub1}"),
-    ] {
-        let r = s.get("secretary2", &path).await;
-        assert_eq!(r.status, 200, "{path}: {}", r.text);
-        assert_eq!(r.body["total"], 0, "{path}: {}", r.text);
-        assert_eq!(r.body["items"], json!([]), "{path}: {}", r.text);
-    }
+    let r = s.get("secretary2", "/api/v1/projects").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["total"], 0, "{}", r.text);
+    assert_eq!(r.body["items"], json!([]), "{}", r.text);
+    // Asking for another subdistrict's projects is refused, not answered with one's own.
+    let r = s
+        .get(
+            "secretary2",
+            &format!("/api/v1/projects?organisation={sub1}"),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
     for who in ["reviewer1", "admin", "secretary1", "member1"] {
         let r = s.get(who, "/api/v1/projects").await;
         assert_eq!(r.status, 200, "{who}: {}", r.text);
@@ -2148,5 +2151,431 @@ async fn wrong_methods_and_long_uris_are_problems() {
         "urn:secretary-projects:problem:uri_too_long"
     );
     assert!(missing_security_headers("414", &r).is_empty());
+    s.server.stop().await;
+}
+
+// --- Who may act: the last administrator, district roles at home, honest refusals ------------
+
+impl Site {
+    /// `who` takes `action` on project `id` at its current version.
+    async fn act(&self, who: &str, id: i64, action: &str) -> Reply {
+        let body = json!({"action": action, "comment": "意见", "version": self.version(id).await});
+        self.send(
+            who,
+            "POST",
+            &format!("/api/v1/projects/{id}/actions"),
+            &body,
+        )
+        .await
+    }
+
+    /// A user added straight to the database, logged in: answers their token.
+    async fn add_logged_in(&mut self, login_name: &str, roles: &str, org: i64) -> String {
+        add_db_user(self, login_name, roles, org).await;
+        let token = login(self.addr, login_name).await;
+        self.tokens.insert(login_name.to_string(), token.clone());
+        token
+    }
+
+    /// The active users holding `admin` in the district organisation itself.
+    async fn district_admins(&self) -> Vec<String> {
+        let mut out: Vec<String> = user::Entity::find()
+            .filter(user::Column::OrganisationId.eq(self.w.district.id))
+            .filter(user::Column::Active.eq(true))
+            .all(&self.t.app.db.read)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| u.roles.split(',').any(|r| r == "admin"))
+            .map(|u| u.login)
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// The codes of a refusal's reasons; each must carry a human message in the asked language
+/// (not its code).
+fn reason_codes(r: &Reply) -> Vec<String> {
+    let reasons = r.body["reasons"].as_array().cloned().unwrap_or_default();
+    for x in &reasons {
+        let (code, message) = (x["code"].as_str().unwrap(), x["message"].as_str().unwrap());
+        assert!(
+            !message.is_empty() && message != code,
+            "reason {code} has no message: {}",
+            r.text
+        );
+    }
+    reasons
+        .iter()
+        .map(|x| x["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Item 3 of issue 14: no change of organisation, roles or activity leaves the district without
+/// an active administrator, even when two administrators demote each other at the same time.
+#[tokio::test]
+async fn the_district_never_loses_its_last_administrator() {
+    let s = site().await;
+    let admin = s.user_id("admin");
+    let reviewer = s.user_id("reviewer1");
+    let users = |id: i64| format!("/api/v1/users/{id}");
+
+    // The only administrator moves to a subdistrict: refused, with the reason in zh and en.
+    let move_out = json!({"organisation_id": s.sub(2)});
+    let r = s.send("admin", "PATCH", &users(admin), &move_out).await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["type"], "urn:secretary-projects:problem:refused");
+    assert_eq!(reason_codes(&r), ["last_admin"]);
+    assert!(r.text.contains("管理员"), "{}", r.text);
+    let en = call(
+        s.addr,
+        "PATCH",
+        &users(admin),
+        Some(s.token("admin")),
+        &[("Accept-Language", "en")],
+        Some(&move_out.to_string()),
+    )
+    .await;
+    assert_eq!(en.status, 422, "{}", en.text);
+    assert!(en.text.contains("administrator"), "{}", en.text);
+    assert_eq!(s.get("admin", "/api/v1/users").await.status, 200);
+    assert_eq!(s.district_admins().await, ["admin"]);
+
+    // A second administrator who is deactivated does not count.
+    let r = s
+        .send(
+            "admin",
+            "PATCH",
+            &users(reviewer),
+            &json!({"roles": ["admin"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s
+        .send(
+            "admin",
+            "PATCH",
+            &users(reviewer),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.send("admin", "PATCH", &users(admin), &move_out).await;
+    assert_eq!(
+        (r.status, reason_codes(&r)),
+        (422, vec!["last_admin".to_string()])
+    );
+
+    // With another active administrator, the first may move away; the other is then the last.
+    let r = s
+        .send("admin", "PATCH", &users(reviewer), &json!({"active": true}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let reviewer_token = login(s.addr, "reviewer1").await;
+    let r = s.send("admin", "PATCH", &users(admin), &move_out).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(s.district_admins().await, ["reviewer1"]);
+    let r = call(
+        s.addr,
+        "PATCH",
+        &users(reviewer),
+        Some(&reviewer_token),
+        &[],
+        Some(&json!({"organisation_id": s.sub(1)}).to_string()),
+    )
+    .await;
+    assert_eq!(
+        (r.status, reason_codes(&r)),
+        (422, vec!["last_admin".to_string()])
+    );
+    assert_eq!(s.district_admins().await, ["reviewer1"]);
+
+    // Two administrators demote each other at once, again and again: one of each pair wins.
+    let r = call(
+        s.addr,
+        "PATCH",
+        &users(admin),
+        Some(&reviewer_token),
+        &[],
+        Some(&json!({"organisation_id": s.w.district.id}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for round in 0..4 {
+        let db = &s.t.app.db.write;
+        for id in [admin, reviewer] {
+            let mut u: user::ActiveModel = user::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+                .into();
+            u.roles = Set("admin".into());
+            u.active = Set(true);
+            u.update(db).await.unwrap();
+        }
+        let a = login(s.addr, "admin").await;
+        let b = login(s.addr, "reviewer1").await;
+        let change = if round % 2 == 0 {
+            json!({"roles": ["reviewer"]})
+        } else {
+            json!({"active": false})
+        }
+        .to_string();
+        let (to_reviewer, to_admin) = (users(reviewer), users(admin));
+        let (ra, rb) = tokio::join!(
+            call(s.addr, "PATCH", &to_reviewer, Some(&a), &[], Some(&change)),
+            call(s.addr, "PATCH", &to_admin, Some(&b), &[], Some(&change)),
+        );
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort();
+        // One wins; the loser is refused as the last administrator (422), or, when the winner
+        // committed before the loser's request was authenticated, is no longer an administrator
+        // (403) or, deactivated, signed out (401). Never both.
+        assert!(
+            statuses[0] == 200 && [401, 403, 422].contains(&statuses[1]),
+            "round {round}: {} / {}",
+            ra.text,
+            rb.text
+        );
+        assert_eq!(s.district_admins().await.len(), 1, "round {round}");
+    }
+    s.server.stop().await;
+}
+
+/// Item 7a of issue 14: a district-scope role held by a subdistrict's own cadre does not act on
+/// that subdistrict's projects (conflict of interest), wherever district power is used.
+#[tokio::test]
+async fn a_district_role_held_in_a_subdistrict_does_not_act_on_its_own_projects() {
+    let mut s = site().await;
+    s.add_logged_in("insider", "reviewer", s.sub(1)).await;
+    s.add_logged_in("insider_admin", "admin", s.sub(1)).await;
+    let id = s.create("本街道项目").await;
+    let r = s.act("secretary1", id, "submit").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Workflow actions, and the list of what one may do.
+    for who in ["insider", "insider_admin"] {
+        let r = s.act(who, id, "approve").await;
+        assert_eq!(r.status, 403, "{who}: {}", r.text);
+        assert_eq!(reason_codes(&r), ["own_organisation"], "{who}");
+        let r = s.get(who, &format!("/api/v1/projects/{id}/actions")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(
+            r.body
+                .as_array()
+                .into_iter()
+                .flatten()
+                .chain(r.body["items"].as_array().into_iter().flatten())
+                .all(|a| a["allowed"] == json!(false)),
+            "{who}: {}",
+            r.text
+        );
+    }
+
+    // A district reviewer may; then the mid-term form, editable by district roles.
+    let r = s.act("reviewer1", id, "approve").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = s.act("insider", id, "start_mid_term").await;
+    assert_eq!(
+        (r.status, reason_codes(&r)),
+        (403, vec!["own_organisation".to_string()])
+    );
+    let r = s.act("reviewer1", id, "start_mid_term").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let form = json!({"version": s.version(id).await, "form": {}});
+    let r = s
+        .send(
+            "insider",
+            "PATCH",
+            &format!("/api/v1/projects/{id}/form"),
+            &form,
+        )
+        .await;
+    assert_eq!(
+        (r.status, reason_codes(&r)),
+        (403, vec!["own_organisation".to_string()])
+    );
+
+    // Guidance, deductions, appraisal codes, reviewer assignment.
+    let p = format!("/api/v1/projects/{id}");
+    let refused = [
+        ("POST", format!("{p}/guidance"), json!({"body": "指导"})),
+        (
+            "POST",
+            format!("{p}/deductions"),
+            json!({"deduction": "manual", "reason": "r"}),
+        ),
+        ("POST", format!("{p}/appraisal-tokens"), json!({"count": 1})),
+        ("GET", format!("{p}/appraisal-tokens"), Value::Null),
+        (
+            "POST",
+            format!("{p}/reviewers"),
+            json!({"user_id": s.user_id("reviewer1")}),
+        ),
+    ];
+    for who in ["insider", "insider_admin"] {
+        for (method, path, body) in &refused {
+            let r = if body.is_null() {
+                s.get(who, path).await
+            } else {
+                s.send(who, method, path, body).await
+            };
+            assert_eq!(r.status, 403, "{who} {method} {path}: {}", r.text);
+            // Only administrators assign reviewers: a reviewer lacks the role altogether.
+            let want = if who == "insider" && path.ends_with("/reviewers") {
+                "role_not_allowed"
+            } else {
+                "own_organisation"
+            };
+            assert_eq!(reason_codes(&r), [want], "{who} {method} {path}");
+        }
+    }
+    s.server.stop().await;
+}
+
+/// Item 11 of issue 14: a secretary refused a district-only action on their own project is told
+/// that their role may not, not that the project belongs elsewhere; no refusal's message is a
+/// bare code.
+#[tokio::test]
+async fn refusals_name_the_real_reason_in_both_languages() {
+    let s = site().await;
+    let id = s.create("本单位项目").await;
+    let p = format!("/api/v1/projects/{id}");
+    let attempts = [
+        (
+            "POST",
+            format!("{p}/actions"),
+            json!({"action": "approve", "comment": "c", "version": 1}),
+        ),
+        (
+            "POST",
+            format!("{p}/deductions"),
+            json!({"deduction": "manual", "reason": "r"}),
+        ),
+        ("POST", format!("{p}/appraisal-tokens"), json!({"count": 1})),
+        ("GET", format!("{p}/appraisal-tokens"), Value::Null),
+        (
+            "POST",
+            format!("{p}/reviewers"),
+            json!({"user_id": s.user_id("reviewer1")}),
+        ),
+    ];
+    for lang in ["zh", "en"] {
+        for (method, path, body) in &attempts {
+            let body = (!body.is_null()).then(|| body.to_string());
+            let r = call(
+                s.addr,
+                method,
+                path,
+                Some(s.token("secretary1")),
+                &[("Accept-Language", lang)],
+                body.as_deref(),
+            )
+            .await;
+            assert_eq!(r.status, 403, "{lang} {method} {path}: {}", r.text);
+            let codes = reason_codes(&r);
+            assert!(
+                codes.contains(&"role_not_allowed".to_string())
+                    && !codes.contains(&"out_of_scope".to_string()),
+                "{lang} {method} {path}: {codes:?}"
+            );
+            assert!(!r.text.contains("其他单位") && !r.text.contains("another organisation"));
+        }
+    }
+    // Scores hidden from the project's own organisation until it ends: a message, not a code.
+    let r = s.get("secretary1", &format!("{p}/score")).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(reason_codes(&r), ["scores_hidden"]);
+    s.server.stop().await;
+}
+
+/// Item 11 of issue 14: the list refuses another organisation's filter instead of silently
+/// answering one's own projects; control characters in `q` are refused; `%` and `_` match
+/// themselves.
+#[tokio::test]
+async fn the_project_list_refuses_foreign_filters_and_odd_search_text() {
+    let s = site().await;
+    let (other_sub, _) = other_district(&s).await;
+    for t in ["满意度100%", "a_b 路灯", "ab 路灯", "普通项目"] {
+        s.create(t).await;
+    }
+    for (who, org) in [
+        ("secretary1", s.sub(2)),
+        ("member1", s.sub(2)),
+        ("secretary1", s.w.district.id),
+        ("secretary2", s.sub(1)),
+        ("reviewer1", other_sub),
+        ("secretary1", 999_999),
+    ] {
+        let r = s
+            .get(who, &format!("/api/v1/projects?organisation={org}"))
+            .await;
+        assert_eq!(r.status, 403, "{who} organisation={org}: {}", r.text);
+        assert!(is_problem(&r));
+        assert_eq!(reason_codes(&r), ["organisation_out_of_scope"]);
+    }
+    let own = s
+        .get(
+            "secretary1",
+            &format!("/api/v1/projects?organisation={}", s.sub(1)),
+        )
+        .await;
+    assert_eq!((own.status, own.body["total"].as_u64()), (200, Some(4)));
+    let r = s
+        .get(
+            "reviewer1",
+            &format!("/api/v1/projects?organisation={}", s.sub(1)),
+        )
+        .await;
+    assert_eq!((r.status, r.body["total"].as_u64()), (200, Some(4)));
+    let r = s
+        .get(
+            "reviewer1",
+            &format!("/api/v1/projects?organisation={}", s.sub(2)),
+        )
+        .await;
+    assert_eq!((r.status, r.body["total"].as_u64()), (200, Some(0)));
+
+    for q in ["%00x", "x%00", "%01", "a%1Fb", "%7F", "%0A", "%09a"] {
+        for lang in ["zh", "en"] {
+            let r = call(
+                s.addr,
+                "GET",
+                &format!("/api/v1/projects?q={q}"),
+                Some(s.token("reviewer1")),
+                &[("Accept-Language", lang)],
+                None,
+            )
+            .await;
+            assert_eq!(r.status, 400, "q={q}: {}", r.text);
+            assert_eq!(r.body["type"], "urn:secretary-projects:problem:bad_request");
+            let detail = r.body["detail"].as_str().unwrap_or("");
+            assert!(
+                detail.contains(if lang == "en" {
+                    "control"
+                } else {
+                    "控制字符"
+                }),
+                "{lang} q={q}: {detail}"
+            );
+        }
+    }
+    let lamp = pct("路灯");
+    for (q, want) in [
+        ("%25", set(&["满意度100%"])),
+        ("100%25", set(&["满意度100%"])),
+        ("%5F", set(&["a_b 路灯"])),
+        ("a_b", set(&["a_b 路灯"])),
+        ("a%25b", set(&[])),
+        (lamp.as_str(), set(&["a_b 路灯", "ab 路灯"])),
+    ] {
+        for who in ["reviewer1", "secretary1"] {
+            let r = s.get(who, &format!("/api/v1/projects?q={q}")).await;
+            assert_eq!(r.status, 200, "{who} q={q}: {}", r.text);
+            assert_eq!(titles(&r), want, "[{}] {who} q={q}", s.t.backend);
+        }
+    }
     s.server.stop().await;
 }

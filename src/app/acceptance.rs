@@ -118,23 +118,10 @@ fn may_assign(
     who: &Principal,
     p: &project::Model,
 ) -> AppResult<()> {
-    let district = who.relation(p.organisation_id, p.district_id) == Relation::District;
     if part.assigned_by.is_empty() {
-        if district && w.holds_scope(&who.roles, Scope::District) {
-            return Ok(());
-        }
-        return Err(forbidden(Reason::OutOfScope));
+        return who.may_use_scope(w, p, Scope::District);
     }
-    let holds = who
-        .roles
-        .iter()
-        .any(|r| part.assigned_by.iter().any(|a| a.as_str() == r));
-    if district && holds {
-        return Ok(());
-    }
-    Err(forbidden(Reason::RoleNotAllowed {
-        allowed: part.assigned_by.iter().map(|a| a.to_string()).collect(),
-    }))
+    who.may_use(w, p, w.roles(part.assigned_by.iter().map(|a| a.as_str())))
 }
 
 fn not_closed(w: &Workflow, p: &project::Model) -> AppResult<()> {
@@ -369,6 +356,7 @@ impl App {
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
+        who.may_use_scope(&w, &p, Scope::District)?;
         if !is_assigned(&txn, p.id, who.user_id).await? {
             return Err(forbidden(Reason::NotAssigned));
         }
@@ -523,11 +511,7 @@ impl App {
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
-        if who.relation(p.organisation_id, p.district_id) != Relation::District
-            || !w.holds_scope(&who.roles, Scope::District)
-        {
-            return Err(forbidden(Reason::OutOfScope));
-        }
+        who.may_use_scope(&w, &p, Scope::District)?;
         not_closed(&w, &p)?;
         let manual: Vec<&str> = w
             .definition

@@ -24,7 +24,7 @@ use crate::scoring::appraisal::{check_answer, check_token, TokenRefusal, TokenSt
 use crate::store::appraisal_sql::{self, AppraisalWrite, ProjectHead};
 use crate::store::changeset::ApplyError;
 use crate::store::entity::{appraisal, appraisal_token, organisation, project};
-use crate::workflow::engine::{Reason, Refusal, Relation};
+use crate::workflow::engine::{Reason, Refusal};
 use crate::workflow::model::Scope;
 
 /// Most tokens in one batch.
@@ -177,13 +177,14 @@ impl App {
         p: &project::Model,
         w: &crate::workflow::Workflow,
     ) -> AppResult<()> {
-        let district = who.relation(p.organisation_id, p.district_id) == Relation::District;
-        if !(district && w.holds_scope(&who.roles, Scope::District)) {
-            return Err(AppError::Forbidden(Refusal {
-                reasons: vec![Reason::OutOfScope],
-            }));
-        }
-        Ok(())
+        who.may_use_scope(w, p, Scope::District)
+    }
+
+    /// Whether `who` may see a project's appraisal codes: the residents' ballots are for the
+    /// district roles that issue them.
+    pub async fn may_see_codes(&self, who: &Principal, p: &project::Model) -> AppResult<()> {
+        let w = self.workflow_of(p).await?;
+        self.may_issue(who, p, &w)
     }
 
     /// Issue `count` one-time tokens for a project (reviewers and admins of the district).

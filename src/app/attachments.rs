@@ -10,8 +10,7 @@ use serde_json::json;
 use super::projects::{load_for_update, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
 use crate::store::entity::{attachment, milestone, project};
-use crate::workflow::engine::{Reason, Refusal, Relation};
-use crate::workflow::model::Scope;
+use crate::workflow::engine::{Reason, Refusal};
 
 /// Largest attachment accepted.
 pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
@@ -200,26 +199,7 @@ impl App {
         let now = audit::normalise_time(now);
         let p = self.project(project_id).await?;
         let w = self.workflow_of(&p).await?;
-        let relation = who.relation(p.organisation_id, p.district_id);
-        let allowed = (relation == Relation::Own && w.holds_scope(&who.roles, Scope::Organisation))
-            || (relation == Relation::District && w.holds_scope(&who.roles, Scope::District));
-        if !allowed {
-            return Err(AppError::Forbidden(Refusal {
-                reasons: vec![if relation == Relation::Outside {
-                    Reason::OutOfScope
-                } else {
-                    Reason::RoleNotAllowed {
-                        allowed: w
-                            .definition
-                            .roles
-                            .iter()
-                            .filter(|r| *r.scope.get() != Scope::Public)
-                            .map(|r| r.id.as_str().to_string())
-                            .collect(),
-                    }
-                }],
-            }));
-        }
+        who.may_use_any_scope(&w, &p)?;
         if w.is_terminal(&p.stage) {
             return Err(AppError::Refused(Refusal {
                 reasons: vec![Reason::ProjectClosed {

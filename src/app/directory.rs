@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 
 use super::accounts::{hash_password, verify_password, NewUser};
@@ -303,6 +304,43 @@ impl App {
         }
         let end_sessions = ch.active == Some(false) || ch.password.is_some();
         let txn = self.db.write.begin().await?;
+        // The district row is locked (PostgreSQL; SQLite serialises write transactions) so that
+        // two administrators demoting each other at once cannot both count the other.
+        organisation::Entity::find_by_id(district.id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?;
+        let is_admin = |u: &user::Model| {
+            u.active
+                && u.organisation_id == district.id
+                && crate::store::queries::user_roles(u).any(|r| r == ADMIN_ROLE)
+        };
+        let current = user::Entity::find_by_id(id).one(&txn).await?;
+        if current.as_ref().is_some_and(is_admin) {
+            let mut after = current.clone().unwrap_or(u.clone());
+            if let Some(o) = ch.organisation_id {
+                after.organisation_id = o;
+            }
+            if let Some(r) = &ch.roles {
+                after.roles = r.join(",");
+            }
+            if let Some(act) = ch.active {
+                after.active = act;
+            }
+            if !is_admin(&after) {
+                let others = user::Entity::find()
+                    .filter(user::Column::OrganisationId.eq(district.id))
+                    .filter(user::Column::Active.eq(true))
+                    .filter(user::Column::Id.ne(id))
+                    .all(&txn)
+                    .await?;
+                if !others.iter().any(is_admin) {
+                    return Err(AppError::Refused(Refusal {
+                        reasons: vec![Reason::LastAdmin],
+                    }));
+                }
+            }
+        }
         let updated = a.update(&txn).await?;
         if end_sessions {
             revoke_sessions(&txn, id, now).await?;

@@ -13,7 +13,6 @@ use super::{audit, App, AppError, AppResult, Principal};
 use crate::store::entity::{
     audit_event, calendar_feed, guidance, milestone, progress_report, project, project_deadline,
 };
-use crate::workflow::engine::{Reason, Refusal, Relation};
 use crate::workflow::model::Scope;
 use crate::workflow::progress::{self, MilestoneFacts, MilestoneStatus};
 
@@ -255,27 +254,10 @@ impl App {
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
-        let relation = who.relation(p.organisation_id, p.district_id);
-        let may_guide =
-            relation == Relation::District && w.holds_scope(&who.roles, Scope::District);
-        let may_answer =
-            relation == Relation::Own && w.holds_scope(&who.roles, Scope::Organisation);
+        let may_guide = who.may_use_scope(&w, &p, Scope::District).is_ok();
+        let may_answer = who.may_use_scope(&w, &p, Scope::Organisation).is_ok();
         if !may_guide && !may_answer {
-            return Err(AppError::Forbidden(Refusal {
-                reasons: vec![if relation == Relation::Outside {
-                    Reason::OutOfScope
-                } else {
-                    Reason::RoleNotAllowed {
-                        allowed: w
-                            .definition
-                            .roles
-                            .iter()
-                            .filter(|r| *r.scope.get() != Scope::Public)
-                            .map(|r| r.id.as_str().to_string())
-                            .collect(),
-                    }
-                }],
-            }));
+            who.may_use_any_scope(&w, &p)?;
         }
         if !may_guide && reply_to.is_none() {
             return Err(AppError::Invalid(

@@ -100,6 +100,37 @@ impl Principal {
         }
     }
 
+    /// Whether this user may use, on `p`, a power granted to the workflow's roles `allowed`:
+    /// the engine's one rule of role scope (`engine::check_power`), conflict of interest included.
+    pub fn may_use(
+        &self,
+        w: &Workflow,
+        p: &project::Model,
+        allowed: crate::workflow::compile::RoleSet,
+    ) -> Result<(), AppError> {
+        crate::workflow::engine::check_power(w, allowed, &self.actor(w, p), || w.role_ids(allowed))
+            .map_err(AppError::from)
+    }
+
+    /// [`Principal::may_use`] for the powers of every role of `scope`.
+    pub fn may_use_scope(
+        &self,
+        w: &Workflow,
+        p: &project::Model,
+        scope: crate::workflow::model::Scope,
+    ) -> Result<(), AppError> {
+        self.may_use(w, p, w.roles_of_scope(scope))
+    }
+
+    /// [`Principal::may_use`] for the powers of every role with an account (not `public`).
+    pub fn may_use_any_scope(&self, w: &Workflow, p: &project::Model) -> Result<(), AppError> {
+        use crate::workflow::model::Scope;
+        let allowed = crate::workflow::compile::RoleSet(
+            w.roles_of_scope(Scope::District).0 | w.roles_of_scope(Scope::Organisation).0,
+        );
+        self.may_use(w, p, allowed)
+    }
+
     pub fn actor(&self, w: &Workflow, p: &project::Model) -> Actor {
         Actor {
             roles: w.roles(self.roles.iter().map(String::as_str)),

@@ -346,6 +346,40 @@ impl App {
         Ok((total, rows))
     }
 
+    /// The organisation a project list of `who` keeps to: their own, or for district users
+    /// the one asked for if it is the district or one of its subdistricts (all when none is
+    /// asked). Any other organisation asked for is refused, not silently replaced.
+    pub async fn list_organisation(
+        &self,
+        who: &super::Principal,
+        district_user: bool,
+        asked: Option<i64>,
+    ) -> AppResult<Option<i64>> {
+        let refuse = |o: i64| {
+            AppError::Forbidden(crate::workflow::engine::Refusal {
+                reasons: vec![crate::workflow::engine::Reason::OrganisationOutOfScope {
+                    organisation: o,
+                }],
+            })
+        };
+        match asked {
+            None if district_user => Ok(None),
+            None => Ok(Some(who.organisation_id)),
+            Some(o) if o == who.organisation_id => Ok(Some(o)),
+            Some(o) if district_user => {
+                let org = organisation::Entity::find_by_id(o)
+                    .one(&self.db.read)
+                    .await?;
+                if org.is_some_and(|x| x.parent_id == Some(who.organisation_id)) {
+                    Ok(Some(o))
+                } else {
+                    Err(refuse(o))
+                }
+            }
+            Some(o) => Err(refuse(o)),
+        }
+    }
+
     /// Whether an organisation is a district (has no parent above it).
     pub async fn is_district_org(&self, id: i64) -> AppResult<bool> {
         Ok(organisation::Entity::find_by_id(id)

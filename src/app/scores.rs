@@ -11,7 +11,7 @@ use super::projects::{load_for_update, parse_counts, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
 use crate::scoring;
 use crate::store::entity::{project, score_sheet};
-use crate::workflow::engine::{Reason, Refusal, Relation};
+use crate::workflow::engine::{Reason, Refusal};
 use crate::workflow::model::{PartSource, Scope};
 
 fn forbidden(reason: Reason) -> AppError {
@@ -47,17 +47,12 @@ impl App {
                 "`{part_id}` is not a scoring part of this workflow"
             ))
         })?;
-        let relation = who.relation(p.organisation_id, p.district_id);
         match part.source.get() {
             PartSource::SelfCheck => {
-                if relation != Relation::Own || !w.holds_scope(&who.roles, Scope::Organisation) {
-                    return Err(forbidden(Reason::OutOfScope));
-                }
+                who.may_use_scope(&w, &p, Scope::Organisation)?;
             }
             PartSource::Reviewers => {
-                if relation != Relation::District || !w.holds_scope(&who.roles, Scope::District) {
-                    return Err(forbidden(Reason::OutOfScope));
-                }
+                who.may_use_scope(&w, &p, Scope::District)?;
                 if !super::acceptance::is_assigned(&txn, p.id, who.user_id).await? {
                     return Err(forbidden(Reason::NotAssigned));
                 }

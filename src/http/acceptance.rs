@@ -317,7 +317,7 @@ pub async fn list_token_batches(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<TokenBatches>> {
     let p = visible_project(&s, &who, id, lang).await?;
-    district_only(&who, &p, lang)?;
+    district_only(&s, &who, &p, lang).await?;
     let items = s
         .app
         .token_batches(id, Utc::now())
@@ -327,22 +327,16 @@ pub async fn list_token_batches(
 }
 
 /// Codes are the residents' ballots: only district users see them.
-pub(crate) fn district_only(
+pub(crate) async fn district_only(
+    s: &AppState,
     who: &crate::app::Principal,
     p: &crate::store::entity::project::Model,
     lang: Lang,
 ) -> ApiResult<()> {
-    use crate::workflow::engine::{Reason, Refusal, Relation};
-    if who.relation(p.organisation_id, p.district_id) != Relation::District {
-        return Err(ApiError::from_app(
-            crate::app::AppError::Forbidden(Refusal {
-                reasons: vec![Reason::OutOfScope],
-            }),
-            lang,
-            None,
-        ));
-    }
-    Ok(())
+    s.app
+        .may_see_codes(who, p)
+        .await
+        .map_err(|e| ApiError::from_app(e, lang, None))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -249,7 +249,8 @@ pub struct ListQuery {
     /// Only this year's projects (2000-2100).
     #[param(minimum = 2000, maximum = 2100)]
     year: Option<i32>,
-    /// Only this organisation's projects (district users; others see their own anyway).
+    /// Only this organisation's projects: one's own, or for district users one of the district;
+    /// any other organisation is refused with 403 (`organisation_out_of_scope`).
     organisation: Option<i64>,
     /// Only projects in this stage.
     stage: Option<String>,
@@ -300,6 +301,18 @@ pub async fn list_projects(
             "q (search text) must be at most 200 characters",
         ));
     }
+    if q.q
+        .as_ref()
+        .is_some_and(|t| t.chars().any(char::is_control))
+    {
+        return Err(ApiError::bad_request(
+            lang,
+            lang.pick(
+                "q（搜索文字）不能含有控制字符",
+                "q (search text) must not contain control characters",
+            ),
+        ));
+    }
     if q.offset.is_some_and(|o| o > 1_000_000_000) {
         return Err(ApiError::bad_request(lang, "offset is too large"));
     }
@@ -312,11 +325,11 @@ pub async fn list_projects(
         text: q.q.filter(|t| !t.trim().is_empty()),
         overdue_at: q.overdue.unwrap_or(false).then(Utc::now),
         year: q.year,
-        organisation_id: if district_user {
-            q.organisation
-        } else {
-            Some(who.organisation_id)
-        },
+        organisation_id: s
+            .app
+            .list_organisation(&who, district_user, q.organisation)
+            .await
+            .map_err(app_err(lang))?,
         district_id: if district_user {
             Some(who.organisation_id)
         } else {

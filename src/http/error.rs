@@ -131,9 +131,7 @@ impl ApiError {
                     .reasons
                     .iter()
                     .map(|x| {
-                        let message = w
-                            .map(|w| x.message(w, l))
-                            .unwrap_or_else(|| x.code().to_string());
+                        let message = x.describe(w, l);
                         json!({"code": x.code(), "message": message})
                     })
                     .collect();

@@ -170,6 +170,7 @@ impl utoipa::Modify for CommonErrors {
                     add.push(("413", "The body is too large"));
                     add.push(("415", "The body is not of the declared content type"));
                     add.push(("422", "The body does not fit the schema or the rules"));
+                    add.push(("404", "Something the body names (a definition, an organisation, a user) does not exist"));
                 }
                 let responses = &mut op.responses.responses;
                 for (status, description) in add {

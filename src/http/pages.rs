@@ -225,7 +225,7 @@ pub async fn token_sheet(
 ) -> Result<Response, ApiError> {
     let lang = page_lang(&q, header_lang);
     let p = visible_project(&s, &who, id, lang).await?;
-    district_only(&who, &p, lang)?;
+    district_only(&s, &who, &p, lang).await?;
     let tokens = s
         .app
         .batch_tokens(id, &batch)

@@ -137,6 +137,21 @@ impl Workflow {
             .iter()
             .find(|p| p.id.as_str() == id)
     }
+    /// The workflow's roles of `scope`.
+    pub fn roles_of_scope(&self, scope: Scope) -> RoleSet {
+        RoleSet(
+            self.definition
+                .roles
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| *r.scope.get() == scope)
+                .fold(0, |acc, (i, _)| acc | (1 << i)),
+        )
+    }
+    /// The ids of a role set, in declaration order.
+    pub fn role_ids(&self, set: RoleSet) -> Vec<String> {
+        set.iter().map(|i| self.role(i).id.to_string()).collect()
+    }
     /// Whether any of `roles` (role ids) is a role of this workflow with `scope`.
     pub fn holds_scope(&self, roles: &[String], scope: Scope) -> bool {
         roles.iter().any(|r| {

@@ -142,6 +142,15 @@ pub enum Reason {
     /// Reviewers' scores stay hidden until the caller has scored (assigned reviewers) or the
     /// project has ended (its own organisation).
     ScoresHidden,
+    /// A district-scope role held by a member of the project's own organisation: the conflict
+    /// of interest rule keeps district power off one's own projects.
+    OwnOrganisation,
+    /// The change would leave the district without an active administrator.
+    LastAdmin,
+    /// An organisation outside the caller's reach was asked for (by id).
+    OrganisationOutOfScope {
+        organisation: i64,
+    },
 }
 
 impl Reason {
@@ -166,6 +175,9 @@ impl Reason {
             Reason::NotAReviewer => "not_a_reviewer",
             Reason::NotAssigned => "not_assigned",
             Reason::ScoresHidden => "scores_hidden",
+            Reason::OwnOrganisation => "own_organisation",
+            Reason::LastAdmin => "last_admin",
+            Reason::OrganisationOutOfScope { .. } => "organisation_out_of_scope",
         }
     }
 
@@ -179,39 +191,49 @@ impl Reason {
                 | Reason::NotAReviewer
                 | Reason::NotAssigned
                 | Reason::ScoresHidden
+                | Reason::OwnOrganisation
+                | Reason::OrganisationOutOfScope { .. }
         )
     }
 
     /// A message for people in Chinese or (for `en...`) English, with the workflow's labels.
     pub fn message(&self, w: &Workflow, lang: &str) -> String {
+        self.describe(Some(w), lang)
+    }
+
+    /// The same message where no workflow is at hand: ids stand in for the labels, and the
+    /// sentence is still a sentence (never the bare code).
+    pub fn describe(&self, w: Option<&Workflow>, lang: &str) -> String {
         let en = lang.starts_with("en");
         let stage = |id: &str| {
-            w.stage(id)
+            w.and_then(|w| w.stage(id))
                 .map(|s| s.name.get(lang).to_string())
                 .unwrap_or(id.to_string())
         };
         let role = |id: &String| {
-            w.role_index
-                .get(id)
-                .map(|i| w.role(*i).name.get(lang).to_string())
+            w.and_then(|w| w.role_index.get(id).map(|i| w.role(*i)))
+                .map(|r| r.name.get(lang).to_string())
                 .unwrap_or(id.clone())
         };
         let field = |id: &str| {
-            w.field(id)
+            w.and_then(|w| w.field(id))
                 .map(|f| f.label.get(lang).to_string())
                 .unwrap_or(id.to_string())
         };
         let part = |id: &str| {
-            w.part(id)
+            w.and_then(|w| w.part(id))
                 .map(|p| p.name.get(lang).to_string())
                 .unwrap_or(id.to_string())
         };
         let deadline = |id: &str| {
-            w.deadline_index
-                .get(id)
-                .map(|i| w.definition.deadlines[*i].name.get(lang).to_string())
-                .unwrap_or(id.to_string())
+            w.and_then(|w| {
+                w.deadline_index
+                    .get(id)
+                    .map(|i| w.definition.deadlines[*i].name.get(lang).to_string())
+            })
+            .unwrap_or(id.to_string())
         };
+        let tz = w.map(|w| w.timezone).unwrap_or(chrono_tz::Asia::Shanghai);
         let list = |v: Vec<String>| v.join(if en { ", " } else { "、" });
         match (self, en) {
             (Reason::UnknownAction { action }, true) => {
@@ -345,12 +367,12 @@ impl Reason {
             (Reason::DeadlinePassed { deadline: d, due }, true) => format!(
                 "the deadline “{}” passed at {}",
                 deadline(d),
-                due.with_timezone(&w.timezone).format("%Y-%m-%d %H:%M")
+                due.with_timezone(&tz).format("%Y-%m-%d %H:%M")
             ),
             (Reason::DeadlinePassed { deadline: d, due }, false) => format!(
                 "“{}”已于{}截止",
                 deadline(d),
-                due.with_timezone(&w.timezone).format("%Y-%m-%d %H:%M")
+                due.with_timezone(&tz).format("%Y-%m-%d %H:%M")
             ),
             (Reason::ConflictOfInterest { organisation }, true) => format!(
                 "conflict of interest: the reviewer belongs to {organisation}, whose project this is"
@@ -368,6 +390,12 @@ impl Reason {
             (Reason::NotAssigned, false) => "只有被指派的评审人员才能为该项目评分".to_string(),
             (Reason::ScoresHidden, true) => "the reviewers' scores are shown once you have submitted your own, or once the project has ended".to_string(),
             (Reason::ScoresHidden, false) => "评审评分在您提交本人评分后、或项目结束后才可查看".to_string(),
+            (Reason::OwnOrganisation, true) => "conflict of interest: a district role does not act on a project of your own organisation".to_string(),
+            (Reason::OwnOrganisation, false) => "利益冲突：区级角色不得对本人所在单位的项目行使职权".to_string(),
+            (Reason::LastAdmin, true) => "the district would be left without an active administrator: make another user administrator first".to_string(),
+            (Reason::LastAdmin, false) => "此修改将使本区没有在职的管理员：请先指定另一名管理员".to_string(),
+            (Reason::OrganisationOutOfScope { organisation }, true) => format!("organisation {organisation} is outside what you may see"),
+            (Reason::OrganisationOutOfScope { organisation }, false) => format!("单位{organisation}不在您的查看范围内"),
         }
     }
 }
@@ -495,13 +523,48 @@ fn permission(
         });
         return;
     }
-    let in_scope = held.iter().any(|r| match w.role(r).scope.get() {
-        Scope::District => actor.relation != Relation::Outside,
-        Scope::Organisation => actor.relation == Relation::Own,
-        Scope::Public => false,
+    if held
+        .iter()
+        .any(|r| scope_reaches(*w.role(r).scope.get(), actor.relation))
+    {
+        return;
+    }
+    let district_role = held
+        .iter()
+        .any(|r| *w.role(r).scope.get() == Scope::District);
+    reasons.push(if actor.relation == Relation::Own && district_role {
+        Reason::OwnOrganisation
+    } else {
+        Reason::OutOfScope
     });
-    if !in_scope {
-        reasons.push(Reason::OutOfScope);
+}
+
+/// The one rule of role scope: whether a role of `scope` reaches a project its holder stands
+/// `relation` to. A district role acts from the district on its subdistricts' projects, never on
+/// a project of the holder's own organisation (conflict of interest); an organisation role acts
+/// on its own organisation's projects only; a public role holds no account power.
+pub fn scope_reaches(scope: Scope, relation: Relation) -> bool {
+    match scope {
+        Scope::District => relation == Relation::District,
+        Scope::Organisation => relation == Relation::Own,
+        Scope::Public => false,
+    }
+}
+
+/// Whether `actor` may use a power granted to the roles `allowed` (for powers outside the
+/// workflow's transitions and forms: guidance, deductions, codes, assignments, scores).
+pub fn check_power(
+    w: &Workflow,
+    allowed: RoleSet,
+    actor: &Actor,
+    allowed_names: impl FnOnce() -> Vec<String>,
+) -> Result<(), Refusal> {
+    let mut reasons = Vec::new();
+    permission(w, allowed, actor, &mut reasons, allowed_names);
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(Refusal { reasons })
     }
 }
 
@@ -697,4 +760,121 @@ pub fn available<'w>(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One of every reason. The match below stops compiling when a variant is added, so the
+    /// list cannot fall behind.
+    fn every_reason() -> Vec<Reason> {
+        let all = vec![
+            Reason::UnknownAction { action: "a".into() },
+            Reason::UnknownStage { stage: "s".into() },
+            Reason::ProjectClosed { stage: "s".into() },
+            Reason::WrongStage {
+                stage: "s".into(),
+                allowed_from: vec!["t".into()],
+            },
+            Reason::RoleNotAllowed {
+                allowed: vec!["admin".into()],
+            },
+            Reason::RoleNotAllowed { allowed: vec![] },
+            Reason::OutOfScope,
+            Reason::CommentRequired,
+            Reason::FieldMissing { field: "f".into() },
+            Reason::FormIncomplete {
+                stage: "s".into(),
+                problems: vec!["f".into()],
+            },
+            Reason::TooFewMilestones { have: 0, need: 1 },
+            Reason::MilestonesNotDone { open: 1, total: 2 },
+            Reason::MilestonesNotDone { open: 0, total: 0 },
+            Reason::TooFewAppraisals { have: 0, need: 1 },
+            Reason::ScoreMissing {
+                part: "p".into(),
+                have: 0,
+                need: 1,
+            },
+            Reason::DeadlinePassed {
+                deadline: "d".into(),
+                due: DateTime::<Utc>::UNIX_EPOCH,
+            },
+            Reason::ConflictOfInterest {
+                organisation: "o".into(),
+            },
+            Reason::NotAReviewer,
+            Reason::NotAssigned,
+            Reason::ScoresHidden,
+            Reason::OwnOrganisation,
+            Reason::LastAdmin,
+            Reason::OrganisationOutOfScope { organisation: 3 },
+        ];
+        for r in &all {
+            match r {
+                Reason::UnknownAction { .. }
+                | Reason::UnknownStage { .. }
+                | Reason::ProjectClosed { .. }
+                | Reason::WrongStage { .. }
+                | Reason::RoleNotAllowed { .. }
+                | Reason::OutOfScope
+                | Reason::CommentRequired
+                | Reason::FieldMissing { .. }
+                | Reason::FormIncomplete { .. }
+                | Reason::TooFewMilestones { .. }
+                | Reason::MilestonesNotDone { .. }
+                | Reason::TooFewAppraisals { .. }
+                | Reason::ScoreMissing { .. }
+                | Reason::DeadlinePassed { .. }
+                | Reason::ConflictOfInterest { .. }
+                | Reason::NotAReviewer
+                | Reason::NotAssigned
+                | Reason::ScoresHidden
+                | Reason::OwnOrganisation
+                | Reason::LastAdmin
+                | Reason::OrganisationOutOfScope { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_reason_has_a_human_message_in_zh_and_en_without_a_workflow() {
+        for r in every_reason() {
+            let (zh, en) = (r.describe(None, "zh"), r.describe(None, "en"));
+            for m in [&zh, &en] {
+                assert!(!m.trim().is_empty(), "{}", r.code());
+                assert_ne!(m, r.code(), "a bare code as message");
+            }
+            assert_ne!(zh, en, "{}: the same text in both languages", r.code());
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{}: {zh}",
+                r.code()
+            );
+        }
+    }
+
+    #[test]
+    fn district_roles_never_reach_their_own_organisation() {
+        use Relation::*;
+        for (scope, relation, reaches) in [
+            (Scope::District, District, true),
+            (Scope::District, Own, false),
+            (Scope::District, Outside, false),
+            (Scope::Organisation, Own, true),
+            (Scope::Organisation, District, false),
+            (Scope::Organisation, Outside, false),
+            (Scope::Public, Own, false),
+            (Scope::Public, District, false),
+            (Scope::Public, Outside, false),
+        ] {
+            assert_eq!(
+                scope_reaches(scope, relation),
+                reaches,
+                "{scope:?} {relation:?}"
+            );
+        }
+    }
 }

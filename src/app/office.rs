@@ -99,7 +99,7 @@ pub fn holds_parts(bytes: &[u8], parts: &[&str]) -> bool {
     match entry_names(bytes) {
         Ok(names) => parts
             .iter()
-            .all(|p| names.iter().any(|n| *n == p.as_bytes())),
+            .all(|p| names.contains(&p.as_bytes())),
         Err(_) => false,
     }
 }

@@ -97,9 +97,7 @@ pub fn entry_names(bytes: &[u8]) -> Result<Vec<&[u8]>, ZipProblem> {
 /// Does this zip hold every one of `parts` (exact entry names)?
 pub fn holds_parts(bytes: &[u8], parts: &[&str]) -> bool {
     match entry_names(bytes) {
-        Ok(names) => parts
-            .iter()
-            .all(|p| names.contains(&p.as_bytes())),
+        Ok(names) => parts.iter().all(|p| names.contains(&p.as_bytes())),
         Err(_) => false,
     }
 }

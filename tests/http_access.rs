@@ -1798,6 +1798,20 @@ async fn page_forms_refuse_forgery_and_other_sites() {
     )
     .await;
     assert_eq!(other_site.status, 403);
+    let marked = call(
+        addr,
+        "POST",
+        "/login",
+        None,
+        &[
+            form_type,
+            ("Cookie", &cookie),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(marked.status, 403, "a browser's cross-site mark");
     let wrong = body.replace(PASSWORD, "wrong");
     let r = call(
         addr,

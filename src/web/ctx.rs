@@ -254,26 +254,26 @@ pub struct Posted<T> {
     pub form: T,
 }
 
-/// Refuse a post that a browser says came from another site.
+/// Refuse a post that a browser says came from another site. `Sec-Fetch-Site` decides where
+/// the browser sends it; otherwise a real `Origin` must be this host. `Origin: null` is what
+/// browsers send under `Referrer-Policy: no-referrer` (which every answer carries), so it
+/// proves nothing either way: the anti-forgery token still decides.
 fn cross_site(h: &HeaderMap) -> bool {
-    if h.get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == "cross-site")
-    {
-        return true;
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "cross-site";
     }
     let Some(origin) = h.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };
+    if origin == "null" {
+        return false;
+    }
     let host = h
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let origin_host = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .unwrap_or("null");
-    origin == "null" || !origin_host.eq_ignore_ascii_case(host)
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    !origin_host.eq_ignore_ascii_case(host)
 }
 
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {

@@ -165,7 +165,10 @@ impl utoipa::Modify for CommonErrors {
                 ];
                 if !public {
                     add.push(("401", "Not signed in"));
-                    add.push(("403", "Not permitted: the caller's role or organisation scope"));
+                    add.push((
+                        "403",
+                        "Not permitted: the caller's role or organisation scope",
+                    ));
                 }
                 if has_body {
                     add.push(("413", "The body is too large"));

@@ -265,6 +265,9 @@ async fn add_user(
     hash: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    // Stored in the one canonical form, so that the login shown on the sign-in page signs in.
+    let login = crate::app::accounts::LoginName::parse(login)?;
+    let login = login.as_str();
     let u = user::ActiveModel {
         login: Set(login.to_string()),
         name: Set(name.to_string()),

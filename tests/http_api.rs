@@ -445,6 +445,110 @@ async fn the_api_end_to_end() {
     drop(w);
 }
 
+/// A login is one name however it is typed: created, stored, looked up, kept unique and rate
+/// limited in one canonical form (trimmed, lower case), through the API, the CLI's use case and
+/// sign-in alike.
+#[tokio::test]
+async fn a_login_is_one_name_however_typed() {
+    let t = env().await;
+    let w = world(&t.app, 1, &[("admin", "admin", 0)]).await;
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
+    let admin = login(addr, "admin").await;
+    let org = w.subdistricts[0].id;
+    let add = |login: &str| {
+        json!({"login": login, "name": "王丽", "email": "wl@test.invalid",
+               "organisation_id": org, "roles": ["member"], "password": "secret12"})
+        .to_string()
+    };
+    let r = call(
+        addr,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        &[],
+        Some(&add(" Wang.Li ")),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["login"], "wang.li", "{}", r.body);
+    // The same name in other case or padding is taken.
+    for again in ["WANG.LI", "wang.li", "\tWang.li"] {
+        let r = call(
+            addr,
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            &[],
+            Some(&add(again)),
+        )
+        .await;
+        assert_eq!(r.status, 422, "{again:?}: {}", r.body);
+        assert!(
+            r.body["detail"].as_str().unwrap().contains("wang.li"),
+            "{}",
+            r.body
+        );
+    }
+    // Characters a keyboard may not have are refused at creation, naming the rule.
+    let r = call(
+        addr,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        &[],
+        Some(&add("王丽")),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    // Any spelling signs in.
+    for typed in ["wang.li", "Wang.Li", "  WANG.LI"] {
+        let r = common::http::try_login(addr, typed, "secret12").await;
+        assert_eq!(r.status, 200, "{typed:?}: {}", r.body);
+    }
+    // The password use case (the CLI's `user passwd`) finds the account however typed.
+    t.app
+        .set_password(" WANG.li", "secret34", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        common::http::try_login(addr, "wang.li", "secret34")
+            .await
+            .status,
+        200
+    );
+    server.stop().await;
+}
+
+/// A flood of sign-ins does not take every core: password hashes run on the blocking pool, at
+/// most one per core at once, and every attempt still gets its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn password_hashing_is_bounded() {
+    let t = env().await;
+    world(&t.app, 1, &[("admin", "admin", 0)]).await;
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
+    let tries: Vec<_> = (0..24)
+        .map(|k| {
+            tokio::spawn(async move {
+                common::http::try_login(addr, &format!("nobody{k}"), "wrong")
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    for t in tries {
+        assert_eq!(t.await.unwrap(), 401);
+    }
+    let peak = secretary_projects::app::accounts::hashing_peak();
+    let permits = secretary_projects::app::accounts::hashing_permits();
+    assert!(
+        peak >= 1 && peak <= permits,
+        "peak {peak}, permits {permits}"
+    );
+    server.stop().await;
+}
+
 /// Two clients take actions on the same project version at the same moment: exactly one wins,
 /// the other gets 409, and the history holds one change. Repeated over several rounds, with
 /// different actions racing (approve against return_for_revision), so that the race is real.

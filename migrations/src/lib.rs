@@ -12,6 +12,7 @@ mod m20261125_000006_scheduler;
 mod m20261125_000007_topic_events;
 mod m20261126_000008_acceptance;
 mod m20261126_000009_open_deadline_indexes;
+mod m20261202_000010_canonical_logins;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_topic_events::Migration),
             Box::new(m20261126_000008_acceptance::Migration),
             Box::new(m20261126_000009_open_deadline_indexes::Migration),
+            Box::new(m20261202_000010_canonical_logins::Migration),
         ]
     }
 }

@@ -6,7 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use tokio::sync::Semaphore;
 
 use super::session_cache::TokenDigest;
 use super::{App, AppError, AppResult, Principal};
@@ -15,8 +17,10 @@ use crate::store::entity::{organisation, session, user};
 /// Longest login name, in characters.
 pub const MAX_LOGIN_CHARS: usize = 64;
 
-/// A login as typed, parsed once: trimmed, at most [`MAX_LOGIN_CHARS`] characters, no control
-/// characters. `key()` is its lower-cased form, used for rate limits.
+/// A login as typed, parsed once into its one canonical form: trimmed and lower-cased, at most
+/// [`MAX_LOGIN_CHARS`] characters, no control characters. The canonical form is what is stored,
+/// looked up, kept unique and counted by the rate limits, so `" Wang.Li"`, `"WANG.LI"` and
+/// `"wang.li"` are one account and one limit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginName(String);
 
@@ -39,16 +43,34 @@ impl LoginName {
                 "登录名不能含控制字符 / a login has no control characters".into(),
             ));
         }
-        Ok(LoginName(t.to_string()))
+        Ok(LoginName(t.to_lowercase()))
     }
 
+    /// A login for a new account: as [`LoginName::parse`], and made only of ASCII letters,
+    /// digits, `.`, `_` and `-` (so that it can be typed on any keyboard and read aloud).
+    pub fn parse_new(raw: &str) -> AppResult<LoginName> {
+        let name = LoginName::parse(raw)?;
+        if !name
+            .0
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(AppError::Invalid(format!(
+                "登录名“{}”只能含字母、数字、`.`、`_`、`-` / a login has only letters, digits, `.`, `_` or `-`",
+                name.0
+            )));
+        }
+        Ok(name)
+    }
+
+    /// The canonical form: stored, looked up, unique.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The rate-limit key: case does not make a fresh key.
+    /// The rate-limit key: the canonical form, so that case or padding make no fresh key.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        self.0.clone()
     }
 }
 
@@ -77,6 +99,66 @@ pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// Argon2 costs tens of milliseconds of one core by design. On a request path it runs on tokio's
+/// blocking pool, never on an async worker (which would stall every other request it carries),
+/// and at most [`hashing_permits`] hashes run at once, so that a flood of sign-ins queues rather
+/// than taking every core. A cancelled request does not free its permit before its hash ends.
+static HASHING: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(hashing_permits())));
+static HASHING_NOW: AtomicUsize = AtomicUsize::new(0);
+static HASHING_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// How many password hashes may run at once: one per core.
+pub fn hashing_permits() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The most password hashes that ever ran at once in this process (for tests and metrics).
+pub fn hashing_peak() -> usize {
+    HASHING_PEAK.load(Ordering::Relaxed)
+}
+
+async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let permit = HASHING
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| AppError::Invalid("password hashing is shut down".into()))?;
+    tokio::task::spawn_blocking(move || {
+        let now = HASHING_NOW.fetch_add(1, Ordering::SeqCst) + 1;
+        HASHING_PEAK.fetch_max(now, Ordering::SeqCst);
+        let out = work();
+        HASHING_NOW.fetch_sub(1, Ordering::SeqCst);
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|e| AppError::Invalid(format!("password hashing failed: {e}")))
+}
+
+/// [`verify_password`] off the async workers, bounded; `None` (no password set, or no such
+/// account) spends the same time against a dummy hash and answers false.
+pub async fn password_matches(password: &str, hash: Option<&str>) -> AppResult<bool> {
+    let password = password.to_string();
+    let hash = hash.map(str::to_string);
+    off_the_workers(move || match hash {
+        Some(h) => verify_password(&password, &h),
+        None => {
+            let _ = verify_password(&password, &DUMMY_HASH);
+            false
+        }
+    })
+    .await
+}
+
+/// [`hash_password`] off the async workers, bounded.
+pub async fn new_password_hash(password: &str) -> AppResult<String> {
+    let password = password.to_string();
+    off_the_workers(move || hash_password(&password)).await?
 }
 
 fn token_hash(token: &str) -> String {
@@ -117,18 +199,13 @@ impl App {
             .filter(user::Column::Login.eq(login.as_str()))
             .one(&self.db.read)
             .await?;
-        let ok = match &found {
-            Some(u) if u.active => u
-                .password_hash
-                .as_deref()
-                .is_some_and(|h| verify_password(password, h)),
-            _ => {
-                // Spend the same time as a real check, so that timing does not tell which
-                // logins exist.
-                let _ = verify_password(password, &DUMMY_HASH);
-                false
-            }
-        };
+        // An unknown or inactive login spends the same time as a real check, so that timing
+        // does not tell which logins exist.
+        let hash = found
+            .as_ref()
+            .filter(|u| u.active)
+            .and_then(|u| u.password_hash.as_deref());
+        let ok = password_matches(password, hash).await?;
         let Some(u) = found.filter(|_| ok) else {
             return Err(AppError::Unauthorized);
         };
@@ -188,17 +265,7 @@ impl App {
     }
 
     pub async fn add_user(&self, new: NewUser, now: DateTime<Utc>) -> AppResult<user::Model> {
-        let login = new.login.trim().to_string();
-        if login.is_empty()
-            || login.len() > 64
-            || !login
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-        {
-            return Err(AppError::Invalid(
-                "a login has 1 to 64 letters, digits, `.`, `_` or `-`".into(),
-            ));
-        }
+        let login = LoginName::parse_new(&new.login)?.as_str().to_string();
         if !new.email.contains('@') {
             return Err(AppError::Invalid(format!(
                 "`{}` is not an e-mail address",
@@ -218,9 +285,14 @@ impl App {
             .await?
             .is_some()
         {
-            return Err(AppError::Invalid(format!("the login `{login}` is taken")));
+            return Err(AppError::Invalid(format!(
+                "登录名“{login}”已被使用 / the login `{login}` is taken"
+            )));
         }
-        let hash = new.password.as_deref().map(hash_password).transpose()?;
+        let hash = match new.password.as_deref() {
+            Some(p) => Some(new_password_hash(p).await?),
+            None => None,
+        };
         Ok(user::ActiveModel {
             login: Set(login),
             name: Set(new.name),
@@ -244,15 +316,16 @@ impl App {
         password: &str,
         now: DateTime<Utc>,
     ) -> AppResult<()> {
+        let login = LoginName::parse(login)?;
         let u = user::Entity::find()
-            .filter(user::Column::Login.eq(login))
+            .filter(user::Column::Login.eq(login.as_str()))
             .one(&self.db.read)
             .await?
             .ok_or(AppError::NotFound {
                 what: "user",
-                id: login.to_string(),
+                id: login.as_str().to_string(),
             })?;
-        let hash = hash_password(password)?;
+        let hash = new_password_hash(password).await?;
         let mut a: user::ActiveModel = u.clone().into();
         a.password_hash = Set(Some(hash));
         a.update(&self.db.write).await?;
@@ -275,6 +348,5 @@ impl App {
 }
 
 /// A real argon2 hash of a random string, checked against when a login does not exist.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default()
-});
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_password(&hex::encode(rand::random::<[u8; 16]>())).unwrap_or_default());

@@ -9,7 +9,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::accounts::{hash_password, verify_password, NewUser};
+use super::accounts::{new_password_hash, password_matches, NewUser};
 use super::{App, AppError, AppResult, Principal};
 use crate::store::entity::{organisation, session, user};
 use crate::workflow::engine::{Reason, Refusal};
@@ -300,7 +300,7 @@ impl App {
             a.active = Set(act);
         }
         if let Some(p) = &ch.password {
-            a.password_hash = Set(Some(hash_password(p)?));
+            a.password_hash = Set(Some(new_password_hash(p).await?));
         }
         let end_sessions = ch.active == Some(false) || ch.password.is_some();
         let txn = self.db.write.begin().await?;
@@ -371,15 +371,13 @@ impl App {
         }
         let mut end_sessions = false;
         if let Some((current, new)) = password {
-            let ok = u
-                .password_hash
-                .as_deref()
-                .is_some_and(|h| verify_password(&current, h));
+            // No password set: `None` still spends a hash's time and answers false.
+            let ok = password_matches(&current, u.password_hash.as_deref()).await?;
             if !ok {
                 return Err(AppError::Invalid("the current password is wrong".into()));
             }
             check_password(&new)?;
-            a.password_hash = Set(Some(hash_password(&new)?));
+            a.password_hash = Set(Some(new_password_hash(&new).await?));
             end_sessions = true;
         }
         let txn = self.db.write.begin().await?;

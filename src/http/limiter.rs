@@ -1,10 +1,11 @@
 //! A small fixed-window limiter (login attempts per login and per address, password checks
 //! per user, refused appraisal codes per address). Memory is bounded: at most `cap` keys;
 //! when full, expired keys are swept, and if it is still full a new key is refused (fail
-//! closed) rather than the map growing.
+//! closed) rather than the map growing. Besides, expired keys are swept on a timer
+//! ([`spawn_sweeper`]), so that a burst of one-off keys does not stay in memory after it.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, Weak};
 use std::time::{Duration, Instant};
 
 /// Most keys one limiter keeps.
@@ -91,9 +92,55 @@ impl LoginLimiter {
     }
 }
 
+/// Every `every`, run `sweep` on what `owner` points to, until it is dropped. Does nothing
+/// outside a tokio runtime (a router built for a one-off document, say).
+pub fn spawn_sweeper<T: Send + Sync + 'static>(
+    owner: Weak<T>,
+    every: Duration,
+    sweep: fn(&T, Instant),
+) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    rt.spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(owner) = owner.upgrade() else { return };
+            sweep(&owner, Instant::now());
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn the_timer_sweeps_expired_keys_and_stops_with_its_owner() {
+        let l = Arc::new(LoginLimiter::new(3, Duration::from_millis(40)));
+        spawn_sweeper(Arc::downgrade(&l), Duration::from_millis(20), |l, now| {
+            l.sweep(now)
+        });
+        for k in 0..100 {
+            assert!(l.allow(&format!("key{k}")));
+        }
+        assert_eq!(l.len(), 100);
+        // No new attempt comes: the timer alone empties the map.
+        let mut waited = 0;
+        while l.len() > 0 && waited < 100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            waited += 1;
+        }
+        assert_eq!(l.len(), 0, "expired keys stayed");
+        let weak = Arc::downgrade(&l);
+        drop(l);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert!(weak.upgrade().is_none());
+    }
 
     #[test]
     fn counts_per_window_and_sweeps_expired_keys() {

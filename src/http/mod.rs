@@ -286,6 +286,15 @@ pub fn router_with(app: App, settings: Settings) -> Router {
         time_zone: settings.time_zone,
         demo: settings.demo,
     }));
+    limiter::spawn_sweeper(
+        Arc::downgrade(&state.0),
+        Duration::from_secs(60),
+        |s: &Shared, now| {
+            s.limiter.sweep(now);
+            s.address_limiter.sweep(now);
+            s.appraisal_limiter.sweep(now);
+        },
+    );
     let (routes, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api_routes())
         .routes(routes!(api::healthz))

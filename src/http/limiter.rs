@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(l.len(), 100);
         // No new attempt comes: the timer alone empties the map.
         let mut waited = 0;
-        while l.len() > 0 && waited < 100 {
+        while !l.is_empty() && waited < 100 {
             tokio::time::sleep(Duration::from_millis(20)).await;
             waited += 1;
         }

@@ -2008,6 +2008,52 @@ async fn every_answer_carries_the_security_headers() {
     s.server.stop().await;
 }
 
+/// Behind https every cookie is `Secure` (never sent over plain HTTP); on a plain-HTTP URL
+/// (the embedded default) none is, or the browser would drop it.
+#[tokio::test]
+async fn cookies_are_secure_when_the_public_url_is_https() {
+    let t = env().await;
+    world(&t.app, 1, &[("admin", "admin", 0)]).await;
+    set_passwords(&t.app).await;
+    for (https, (addr, server)) in [
+        (
+            true,
+            common::http::start_with(&t.app, |_, s| {
+                s.public_url = "https://sp.test.invalid".into()
+            })
+            .await,
+        ),
+        (false, start(&t.app).await),
+    ] {
+        let form = call(addr, "GET", "/login", None, &[], None).await;
+        let api = try_login(addr, "admin", PASSWORD).await;
+        let token = api.body["token"].as_str().unwrap().to_string();
+        let out = call(addr, "POST", "/api/v1/logout", Some(&token), &[], None).await;
+        let mut cookies = Vec::new();
+        for (what, r) in [
+            ("sign-in form", &form),
+            ("API login", &api),
+            ("API logout", &out),
+        ] {
+            let lines: Vec<&str> = r
+                .headers
+                .lines()
+                .filter(|l| l.starts_with("set-cookie:"))
+                .collect();
+            assert!(!lines.is_empty(), "{what} sets no cookie: {}", r.headers);
+            cookies.extend(lines.into_iter().map(|l| (what, l.to_string())));
+        }
+        for (what, line) in cookies {
+            assert_eq!(
+                line.contains("; secure"),
+                https,
+                "{what} (https {https}): {line}"
+            );
+        }
+        server.stop().await;
+    }
+}
+
 fn crate_max_body() -> usize {
     secretary_projects::http::MAX_BODY_BYTES
 }

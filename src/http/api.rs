@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{app_err, ApiError, Lang, Problem, ProblemReason};
-use super::extract::{session_token, ApiJson, ApiPath, ApiQuery, Auth, SESSION_COOKIE};
+use super::extract::{session_token, ApiJson, ApiPath, ApiQuery, Auth};
 use super::AppState;
 use crate::app::project_cache::CachedProject;
 use crate::app::projects::{ActionDone, ActionInput, ListFilter, NewProject, ProjectView};
@@ -50,16 +50,7 @@ pub async fn login(
     let session = sign_in(&s, &body.login, &body.password, peer)
         .await
         .map_err(app_err(lang))?;
-    let secure = if s.public_url.starts_with("https:") {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        session.token,
-        crate::app::accounts::SESSION_HOURS * 3600
-    );
+    let cookie = super::cookies::session(&s, &session.token);
     let body = LoginAnswer {
         token: session.token,
         expires_at: session.expires_at,
@@ -107,7 +98,7 @@ pub async fn logout(
             .await
             .map_err(app_err(lang))?;
     }
-    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    let cookie = super::cookies::session_cleared(&s);
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 

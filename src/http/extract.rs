@@ -11,7 +11,7 @@ use super::error::{ApiError, Lang};
 use super::AppState;
 use crate::app::{AppError, Principal};
 
-pub const SESSION_COOKIE: &str = "sp_session";
+pub const SESSION_COOKIE: &str = super::cookies::SESSION;
 
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;

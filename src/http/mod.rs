@@ -4,6 +4,7 @@ pub mod acceptance;
 pub mod api;
 mod assets;
 pub mod attachments;
+pub mod cookies;
 pub mod directory;
 pub mod error;
 pub mod extract;

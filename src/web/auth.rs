@@ -7,10 +7,10 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::ctx::{safe_next, Page, Posted, LANG_COOKIE};
+use super::ctx::{safe_next, Page, Posted};
 use super::error::{respond, PageError};
+use crate::http::cookies;
 use crate::http::error::Lang;
-use crate::http::extract::SESSION_COOKIE;
 
 #[derive(Deserialize, Default)]
 pub struct NextQuery {
@@ -119,16 +119,7 @@ pub async fn login(peer: crate::http::extract::Peer, posted: Posted<LoginForm>) 
     }
     match crate::http::api::sign_in(&page.state, &form.login, &form.password, peer).await {
         Ok(session) => {
-            let secure = if page.state.public_url.starts_with("https://") {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = format!(
-                "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-                session.token,
-                crate::app::accounts::SESSION_HOURS * 3600
-            );
+            let cookie = cookies::session(&page.state, &session.token);
             ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
         }
         Err(crate::app::AppError::Unauthorized) => {
@@ -175,7 +166,7 @@ pub async fn logout(posted: Posted<Empty>) -> Response {
     if let Some(t) = page.token() {
         let _ = page.state.app.logout(&t, Utc::now()).await;
     }
-    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    let clear = cookies::session_cleared(&page.state);
     (
         [(header::SET_COOKIE, clear)],
         Redirect::to("/login?done=signed_out"),
@@ -206,10 +197,7 @@ pub async fn language(posted: Posted<LanguageForm>) -> Response {
             return respond(&page, Err(e.into())).await;
         }
     }
-    let cookie = format!(
-        "{LANG_COOKIE}={}; SameSite=Lax; Path=/; Max-Age=31536000",
-        lang.code()
-    );
+    let cookie = cookies::language(&page.state, lang.code());
     (
         [(header::SET_COOKIE, cookie)],
         Redirect::to(&safe_next(form.next.as_deref())),

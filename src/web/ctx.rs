@@ -21,9 +21,9 @@ use crate::http::extract::session_token;
 use crate::http::AppState;
 
 /// The cookie that remembers the language before sign-in.
-pub const LANG_COOKIE: &str = "sp_lang";
+pub const LANG_COOKIE: &str = crate::http::cookies::LANG;
 /// The anti-forgery cookie of forms posted without a session (sign-in, language).
-pub const CSRF_COOKIE: &str = "sp_csrf";
+pub const CSRF_COOKIE: &str = crate::http::cookies::CSRF;
 /// The form field that carries the anti-forgery token.
 pub const CSRF_FIELD: &str = "_csrf";
 
@@ -213,15 +213,7 @@ impl Page {
     /// Cookies every answer of this page carries.
     pub fn finish(&self, r: &mut Response) {
         if self.new_csrf_cookie {
-            let c = format!(
-                "{CSRF_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{}",
-                self.csrf,
-                if self.state.public_url.starts_with("https://") {
-                    "; Secure"
-                } else {
-                    ""
-                }
-            );
+            let c = crate::http::cookies::csrf(&self.state, &self.csrf);
             if let Ok(v) = c.parse() {
                 r.headers_mut().append(header::SET_COOKIE, v);
             }

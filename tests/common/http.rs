@@ -176,12 +176,23 @@ pub async fn start(app: &App) -> (SocketAddr, Server) {
 /// Serve `app` on 127.0.0.1 at a free port; with `own_url`, the server's public URL (in the
 /// links it prints) is its real address rather than the default.
 pub async fn start_at_own_url(app: &App, own_url: bool) -> (SocketAddr, Server) {
+    start_with(app, |addr, settings| {
+        if own_url {
+            settings.public_url = format!("http://{addr}");
+        }
+    })
+    .await
+}
+
+/// Serve `app` on 127.0.0.1 at a free port with settings that `adjust` sets, knowing the port.
+pub async fn start_with(
+    app: &App,
+    adjust: impl FnOnce(SocketAddr, &mut secretary_projects::http::Settings),
+) -> (SocketAddr, Server) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let mut settings = secretary_projects::http::Settings::default();
-    if own_url {
-        settings.public_url = format!("http://{addr}");
-    }
+    adjust(addr, &mut settings);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(secretary_projects::http::serve_with(
         app.clone(),

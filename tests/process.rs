@@ -227,6 +227,25 @@ async fn one_project_through_the_whole_default_process() {
     app.report_progress(m1, ms[0].id, 100, "调研完成", day(6, 10))
         .await
         .unwrap();
+    // A done milestone keeps its done date: it cannot be undone, and a later report at 100 %
+    // (more evidence) does not move it.
+    let e = app
+        .report_progress(m1, ms[0].id, 50, "重新统计", day(6, 20))
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["milestone_done"]);
+    app.report_progress(m1, ms[0].id, 100, "补充材料", day(6, 25))
+        .await
+        .unwrap();
+    let done_on = |ms: Vec<secretary_projects::store::entity::milestone::Model>| {
+        ms[0]
+            .done_at
+            .map(|d| d.with_timezone(&chrono_tz::Asia::Shanghai).date_naive())
+    };
+    assert_eq!(
+        done_on(app.milestones(p.id).await.unwrap()),
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 10)
+    );
 
     // Mid-term evaluation by a reviewer.
     app.take_action(r1, p.id, act("start_mid_term", None), day(7, 1))
@@ -267,6 +286,21 @@ async fn one_project_through_the_whole_default_process() {
     app.take_action(sec, p.id, act("start_self_check", None), day(10, 20))
         .await
         .unwrap();
+    // Implementation has ended: a report now would rewrite what acceptance reads.
+    let e = app
+        .report_progress(m1, ms[0].id, 100, "补报", day(12, 2))
+        .await
+        .unwrap_err();
+    assert_eq!(codes(&e), ["no_progress_reports"]);
+    let AppError::Refused(r) = &e else {
+        panic!("{e:?}")
+    };
+    let said = r.reasons[0].message(&wf_now(app), "zh");
+    assert!(said.contains("自查") && said.contains("实施"), "{said}");
+    assert_eq!(
+        done_on(app.milestones(p.id).await.unwrap()),
+        chrono::NaiveDate::from_ymd_opt(2026, 6, 10)
+    );
 
     // Self-check: form and a self-assessed score of 90/100.
     let v = app.project(p.id).await.unwrap().version;
@@ -594,4 +628,10 @@ async fn two_concurrent_actions_on_one_version_one_wins() {
         before + 1,
         "exactly one change recorded"
     );
+}
+
+fn wf_now(
+    app: &secretary_projects::app::App,
+) -> std::sync::Arc<secretary_projects::workflow::Workflow> {
+    app.registry.current("secretary_project").unwrap().workflow
 }

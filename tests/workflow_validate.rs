@@ -82,6 +82,7 @@ const EXPECTED_FIRST_PROBLEM: &[(&str, usize, usize, &str)] = &[
     ("27-window-closes-on-relative-deadline.yaml", 56, 13, "window `requests` closes with deadline `fix_within`, which has no fixed `date`"),
     ("28-window-opens-after-it-closes.yaml", 55, 12, "window `requests` opens on 04-01, after it closes on 03-31"),
     ("29-window-notice-before-it-opens.yaml", 59, 22, "window `requests` is open 31 day(s), so a notice `5w` before it closes would go out before it opens"),
+    ("30-progress-in-terminal.yaml", 27, 23, "stage `done` is terminal: a closed project takes no progress reports"),
 ];
 
 #[test]

@@ -7,7 +7,13 @@ use serde_json::json;
 use super::projects::{load_for_update, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
 use crate::store::entity::{attachment, milestone, progress_report, project};
-use crate::workflow::engine::Relation;
+use crate::workflow::engine::{Reason, Refusal, Relation};
+
+fn refused(reason: Reason) -> AppError {
+    AppError::Refused(Refusal {
+        reasons: vec![reason],
+    })
+}
 use crate::workflow::model::Scope;
 
 impl App {
@@ -74,10 +80,31 @@ impl App {
             }));
         }
         if w.is_terminal(&p.stage) {
-            return Err(AppError::Refused(crate::workflow::engine::Refusal {
-                reasons: vec![crate::workflow::engine::Reason::ProjectClosed {
-                    stage: p.stage.clone(),
-                }],
+            return Err(refused(Reason::ProjectClosed {
+                stage: p.stage.clone(),
+            }));
+        }
+        // Only where the definition takes reports: after implementation a report would rewrite
+        // what acceptance and the overdue deductions read.
+        if !w.takes_progress_reports(&p.stage) {
+            return Err(refused(Reason::NoProgressReports {
+                stage: p.stage.clone(),
+                taken_in: w
+                    .definition
+                    .stages
+                    .iter()
+                    .zip(&w.progress_stages)
+                    .filter(|(_, on)| **on)
+                    .map(|(s, _)| s.id.to_string())
+                    .collect(),
+            }));
+        }
+        // A done milestone stays done on the day it was reported: a later report may add a note
+        // and evidence at 100 percent, never move or undo the date.
+        if let Some(done_at) = m.done_at.filter(|_| percent < 100) {
+            return Err(refused(Reason::MilestoneDone {
+                title: m.title.clone(),
+                done_at,
             }));
         }
         let mut a: milestone::ActiveModel = m.clone().into();

@@ -90,6 +90,8 @@ pub struct Workflow {
     pub windows: Vec<CompiledWindow>,
     /// Largest attachment per attachments field, by field id.
     pub attachment_limits: HashMap<String, u64>,
+    /// For each stage, whether it takes milestone progress reports (see `reporting`).
+    pub progress_stages: Vec<bool>,
 }
 
 impl Workflow {
@@ -108,6 +110,12 @@ impl Workflow {
     }
     pub fn initial_stage(&self) -> &Stage {
         &self.definition.stages[self.initial_stage]
+    }
+    /// Whether milestone progress is reported in this stage.
+    pub fn takes_progress_reports(&self, stage: &str) -> bool {
+        self.stage_index
+            .get(stage)
+            .is_some_and(|i| self.progress_stages.get(*i).copied().unwrap_or(false))
     }
     pub fn is_terminal(&self, stage: &str) -> bool {
         self.stage(stage)
@@ -245,7 +253,7 @@ struct Parts {
 
 impl Parts {
     fn finish(self, definition: Definition, source: &str) -> Workflow {
-        Workflow {
+        let mut w = Workflow {
             definition,
             source: source.to_string(),
             content_hash: hex::encode(Sha256::digest(source.as_bytes())),
@@ -263,7 +271,10 @@ impl Parts {
             schedules: self.schedules,
             windows: self.windows,
             attachment_limits: self.attachment_limits,
-        }
+            progress_stages: Vec::new(),
+        };
+        w.progress_stages = super::reporting::progress_stages(&w);
+        w
     }
 }
 
@@ -514,6 +525,19 @@ impl Validator<'_> {
             );
         }
 
+        for s in &d.stages {
+            if let Some(p) = &s.progress_reports {
+                if *p.get() && *s.kind.get() == StageKind::Terminal {
+                    self.report(
+                        loc(p),
+                        format!(
+                            "stage `{}` is terminal: a closed project takes no progress reports",
+                            s.id
+                        ),
+                    );
+                }
+            }
+        }
         // Deadlines are referenced by stages and effects, so index them first.
         let deadline_index = self.index("deadline", d.deadlines.iter().map(|x| &x.id));
         for s in &d.stages {

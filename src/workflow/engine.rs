@@ -151,6 +151,16 @@ pub enum Reason {
     OrganisationOutOfScope {
         organisation: i64,
     },
+    /// Milestone progress is not reported in the project's stage.
+    NoProgressReports {
+        stage: String,
+        taken_in: Vec<String>,
+    },
+    /// The milestone was reported done; its done date does not move.
+    MilestoneDone {
+        title: String,
+        done_at: DateTime<Utc>,
+    },
 }
 
 impl Reason {
@@ -178,6 +188,8 @@ impl Reason {
             Reason::OwnOrganisation => "own_organisation",
             Reason::LastAdmin => "last_admin",
             Reason::OrganisationOutOfScope { .. } => "organisation_out_of_scope",
+            Reason::NoProgressReports { .. } => "no_progress_reports",
+            Reason::MilestoneDone { .. } => "milestone_done",
         }
     }
 
@@ -396,6 +408,30 @@ impl Reason {
             (Reason::LastAdmin, false) => "此修改将使本区没有在职的管理员：请先指定另一名管理员".to_string(),
             (Reason::OrganisationOutOfScope { organisation }, true) => format!("organisation {organisation} is outside what you may see"),
             (Reason::OrganisationOutOfScope { organisation }, false) => format!("单位{organisation}不在您的查看范围内"),
+            (Reason::NoProgressReports { stage: s, taken_in }, true) if taken_in.is_empty() => {
+                format!("the project is at “{}”; this workflow takes no progress reports", stage(s))
+            }
+            (Reason::NoProgressReports { stage: s, taken_in }, false) if taken_in.is_empty() => {
+                format!("项目当前处于“{}”，本流程不填报节点进度", stage(s))
+            }
+            (Reason::NoProgressReports { stage: s, taken_in }, true) => format!(
+                "the project is at “{}”; progress is reported only at {}",
+                stage(s),
+                list(taken_in.iter().map(|a| stage(a)).collect())
+            ),
+            (Reason::NoProgressReports { stage: s, taken_in }, false) => format!(
+                "项目当前处于“{}”，节点进度只能在{}阶段填报",
+                stage(s),
+                list(taken_in.iter().map(|a| stage(a)).collect())
+            ),
+            (Reason::MilestoneDone { title, done_at }, true) => format!(
+                "“{title}” was reported done on {}; its done date does not change",
+                done_at.with_timezone(&tz).format("%Y-%m-%d")
+            ),
+            (Reason::MilestoneDone { title, done_at }, false) => format!(
+                "节点“{title}”已于{}填报完成，完成日期不再变更",
+                done_at.with_timezone(&tz).format("%Y-%m-%d")
+            ),
         }
     }
 }
@@ -810,6 +846,18 @@ mod tests {
             Reason::OwnOrganisation,
             Reason::LastAdmin,
             Reason::OrganisationOutOfScope { organisation: 3 },
+            Reason::NoProgressReports {
+                stage: "s".into(),
+                taken_in: vec!["t".into()],
+            },
+            Reason::NoProgressReports {
+                stage: "s".into(),
+                taken_in: vec![],
+            },
+            Reason::MilestoneDone {
+                title: "m".into(),
+                done_at: DateTime::<Utc>::UNIX_EPOCH,
+            },
         ];
         for r in &all {
             match r {
@@ -833,7 +881,9 @@ mod tests {
                 | Reason::ScoresHidden
                 | Reason::OwnOrganisation
                 | Reason::LastAdmin
-                | Reason::OrganisationOutOfScope { .. } => {}
+                | Reason::OrganisationOutOfScope { .. }
+                | Reason::NoProgressReports { .. }
+                | Reason::MilestoneDone { .. } => {}
             }
         }
         all

@@ -12,6 +12,7 @@ pub mod model;
 pub mod pos;
 pub mod problem;
 pub mod progress;
+pub mod reporting;
 pub mod units;
 
 use std::path::{Path, PathBuf};

@@ -137,6 +137,10 @@ pub struct Stage {
     /// Deadline that applies while a project is in this stage.
     #[serde(default)]
     pub deadline: Option<Id>,
+    /// Whether milestone progress is reported in this stage. Default: where the milestones'
+    /// deadline (`due: {milestone_due: true}`) is open; never in a terminal stage.
+    #[serde(default)]
+    pub progress_reports: Option<Pos<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -1366,5 +1366,64 @@ async fn from_topic_to_mid_term() {
         .await;
     assert_eq!(d.body["projects"], 2, "{}", d.text);
     assert_eq!(d.body["behind_schedule"], 2);
+
+    // A form's attachments field names only this project's own uploads, of a type it takes.
+    let upload = |id: i64, name: &'static str, content: &'static str| {
+        let s = &s;
+        async move {
+            let (ct, body) = multipart(&[("file", Some(name), content)]);
+            let up = call(
+                s.addr,
+                "POST",
+                &format!("/api/v1/projects/{id}/attachments"),
+                Some(s.token("member1")),
+                &[("Content-Type", &ct)],
+                Some(&body),
+            )
+            .await;
+            assert_eq!(up.status, 201, "{}", up.text);
+            up.body["id"].as_i64().unwrap()
+        }
+    };
+    let (own, other) = (projects[0], projects[1]);
+    let pdf = upload(own, "进度.pdf", "%PDF-1.4 进度").await;
+    let gif = upload(own, "照片.gif", "GIF89a....").await;
+    let foreign = upload(other, "别人的.pdf", "%PDF-1.4 别人").await;
+    let save = |evidence: Value| {
+        let s = &s;
+        async move {
+            let version = s.project(own).await["version"].as_i64().unwrap();
+            s.send(
+                "secretary1",
+                "PATCH",
+                &format!("/api/v1/projects/{own}/form"),
+                &json!({"version": version, "form": {"progress_evidence": evidence}}),
+            )
+            .await
+        }
+    };
+    for (evidence, says) in [
+        (json!([pdf, 987654]), "附件987654不是本项目的附件"),
+        (json!([foreign]), "不是本项目的附件"),
+        (json!([pdf, gif]), "照片.gif"),
+        (json!(["x"]), "附件x不是本项目的附件"),
+    ] {
+        let before = s.project(own).await;
+        let r = save(evidence.clone()).await;
+        assert_eq!(r.status, 422, "{evidence}: {}", r.text);
+        assert!(r.text.contains(says), "{evidence}: {}", r.text);
+        let after = s.project(own).await;
+        assert_eq!(before["version"], after["version"], "nothing written");
+        assert_eq!(
+            before["form"]["progress_evidence"],
+            after["form"]["progress_evidence"]
+        );
+    }
+    let r = save(json!([pdf])).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        s.project(own).await["form"]["progress_evidence"],
+        json!([pdf])
+    );
     s.server.stop().await;
 }

@@ -26,7 +26,8 @@ use crate::store::queries::eligible;
 use crate::store::sqlite_writer::apply_one;
 use crate::workflow::engine::{self, Facts, PlannedEffect, Request};
 use crate::workflow::form::{
-    check_form, milestone_plans, FieldProblem, FieldProblemKind, ItemProblem, MilestonePlan,
+    attachment_refs, check_attachments, check_form, milestone_plans, FieldProblem,
+    FieldProblemKind, ItemProblem, MilestonePlan, StoredAttachment,
 };
 use crate::workflow::model::FieldType;
 use crate::workflow::units::end_of_day;
@@ -438,6 +439,8 @@ impl App {
         if !problems.is_empty() {
             return Err(AppError::InvalidForm(problems));
         }
+        // No attachment belongs to a project not yet created.
+        verify_attachments(&self.db.read, &w, initial, &new.form, None).await?;
         let now = audit::normalise_time(now);
         let txn = self.db.begin_write().await?;
         let row = project::ActiveModel {
@@ -559,6 +562,7 @@ impl App {
                 current: current.version,
             });
         }
+        verify_attachments(&txn, &w, stage, &patch, Some(current.id)).await?;
         let touches_milestones = patch.keys().any(|k| {
             w.field(k)
                 .is_some_and(|f| *f.field_type.get() == FieldType::Milestones)
@@ -1012,6 +1016,66 @@ async fn open_deadline(
         .exec_without_returning(txn)
         .await?;
     Ok(())
+}
+
+/// The attachments named by the fields of `stage` present in `values` must be attachments of
+/// this project (none exist before it is created), of a type and size the field takes. Run on
+/// every save inside the save's transaction, so that a guard never counts a foreign or
+/// missing file as present.
+pub(crate) async fn verify_attachments<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    w: &Workflow,
+    stage: &crate::workflow::model::Stage,
+    values: &Map<String, Value>,
+    project_id: Option<i64>,
+) -> AppResult<()> {
+    let fields: Vec<(&crate::workflow::model::Field, &Value)> = stage
+        .form
+        .iter()
+        .filter_map(|f| values.get(f.id.as_str()).map(|v| (f, v)))
+        .filter(|(f, _)| {
+            matches!(
+                f.field_type.get(),
+                FieldType::Attachments | FieldType::GoalReview
+            )
+        })
+        .collect();
+    let ids: Vec<i64> = fields
+        .iter()
+        .flat_map(|(f, v)| attachment_refs(f, v))
+        .filter_map(|(_, id)| id.parse::<i64>().ok())
+        .collect();
+    let stored: HashMap<String, StoredAttachment> = match project_id {
+        Some(pid) if !ids.is_empty() => crate::store::entity::attachment::Entity::find()
+            .filter(crate::store::entity::attachment::Column::Id.is_in(ids))
+            .filter(crate::store::entity::attachment::Column::ProjectId.eq(pid))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|a| {
+                (
+                    a.id.to_string(),
+                    StoredAttachment {
+                        file_name: a.file_name,
+                        size_bytes: a.size_bytes.max(0) as u64,
+                    },
+                )
+            })
+            .collect(),
+        _ => HashMap::new(),
+    };
+    let problems: Vec<FieldProblem> = fields
+        .iter()
+        .flat_map(|(f, v)| {
+            let max = w.attachment_limits.get(f.id.as_str()).copied();
+            check_attachments(f, v, &stored, max)
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::InvalidForm(problems))
+    }
 }
 
 /// Replace the project's milestones by the plan in its form, keeping progress by position.

@@ -3,6 +3,8 @@
 //! Form data is a JSON object keyed by field id. Saving a draft checks types and limits only;
 //! a `form_complete` guard also requires every required field.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
@@ -127,6 +129,19 @@ pub enum ItemProblem {
     },
     NotAnAttachment,
     AttachmentsNotAList,
+    /// An attachment id that names no attachment of this project.
+    NoSuchAttachment(String),
+    /// An attachment whose file type the field does not accept.
+    AttachmentType {
+        name: String,
+        accept: Vec<String>,
+    },
+    /// An attachment larger than the field's `max_size`.
+    AttachmentTooLarge {
+        name: String,
+        bytes: u64,
+        max: u64,
+    },
     /// A login that names no user.
     NoSuchUser(String),
     /// A user outside the project's organisation.
@@ -180,6 +195,26 @@ impl ItemProblem {
                 "`attachments` must be a list of attachment ids".into()
             }
             (P::AttachmentsNotAList, false) => "“attachments”应为附件编号的列表".into(),
+            (P::NoSuchAttachment(id), true) => {
+                format!("attachment {id} is not an attachment of this project; upload it first")
+            }
+            (P::NoSuchAttachment(id), false) => format!("附件{id}不是本项目的附件，请先上传"),
+            (P::AttachmentType { name, accept }, true) => format!(
+                "“{name}” is not of a type this field accepts ({})",
+                accept.join(", ")
+            ),
+            (P::AttachmentType { name, accept }, false) => {
+                format!(
+                    "“{name}”的文件类型不符合要求（可用：{}）",
+                    accept.join("、")
+                )
+            }
+            (P::AttachmentTooLarge { name, bytes, max }, true) => {
+                format!("“{name}” has {bytes} bytes; this field takes at most {max}")
+            }
+            (P::AttachmentTooLarge { name, bytes, max }, false) => {
+                format!("“{name}”大小为{bytes}字节，此处最多{max}字节")
+            }
             (P::NoSuchUser(login), true) => format!("there is no user `{login}`"),
             (P::NoSuchUser(login), false) => format!("没有登录名为“{login}”的用户"),
             (P::NotAMember(login), true) => {
@@ -428,6 +463,94 @@ fn check_attachment_ref(v: &Value) -> Result<(), ItemProblem> {
     }
 }
 
+/// The attachment ids a field's value names, each with the index of the entry it belongs to:
+/// an `attachments` field's list, or each `goal_review` entry's `attachments`. Ids are written
+/// as numbers or as strings of digits; anything else is kept as written (and names nothing).
+pub fn attachment_refs(field: &Field, v: &Value) -> Vec<(usize, String)> {
+    let id = |x: &Value| match x {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let list = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    match field.field_type.get() {
+        FieldType::Attachments => list(v)
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (i, id(x)))
+            .collect(),
+        FieldType::GoalReview => list(v)
+            .iter()
+            .enumerate()
+            .flat_map(|(i, entry)| {
+                entry
+                    .get("attachments")
+                    .map(list)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|x| (i, id(x)))
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What the store holds of an attachment a form names.
+#[derive(Debug, Clone)]
+pub struct StoredAttachment {
+    pub file_name: String,
+    pub size_bytes: u64,
+}
+
+/// Check the attachments a field names against what the project holds (`stored`, by id as
+/// written in `attachment_refs`) and the field's `accept` and `max_size`.
+pub fn check_attachments(
+    field: &Field,
+    v: &Value,
+    stored: &HashMap<String, StoredAttachment>,
+    max_size: Option<u64>,
+) -> Vec<FieldProblem> {
+    let accept: Vec<String> = field
+        .accept
+        .iter()
+        .map(|a| a.get().to_lowercase())
+        .collect();
+    attachment_refs(field, v)
+        .into_iter()
+        .filter_map(|(index, id)| {
+            let detail = match stored.get(&id) {
+                None => ItemProblem::NoSuchAttachment(id),
+                Some(a) => {
+                    let ext = a
+                        .file_name
+                        .rsplit_once('.')
+                        .map(|(_, e)| e.to_lowercase())
+                        .unwrap_or_default();
+                    if !accept.is_empty() && !accept.contains(&ext) {
+                        ItemProblem::AttachmentType {
+                            name: a.file_name.clone(),
+                            accept: accept.clone(),
+                        }
+                    } else if let Some(max) = max_size.filter(|m| a.size_bytes > *m) {
+                        ItemProblem::AttachmentTooLarge {
+                            name: a.file_name.clone(),
+                            bytes: a.size_bytes,
+                            max,
+                        }
+                    } else {
+                        return None;
+                    }
+                }
+            };
+            Some(FieldProblem {
+                field: field.id.to_string(),
+                kind: FieldProblemKind::BadItem { index, detail },
+            })
+        })
+        .collect()
+}
+
 /// Every milestone planned in any `milestones` field of `stage` (invalid entries are skipped:
 /// they are reported by [`check_form`]).
 pub fn milestone_plans(stage: &Stage, data: &Map<String, Value>) -> Vec<MilestonePlan> {
@@ -596,6 +719,51 @@ mod tests {
             kind,
         }
         .message(lang)
+    }
+
+    #[test]
+    fn named_attachments_must_exist_and_fit_the_field() {
+        // The default definition's `progress_evidence`: accept [pdf, docx, xlsx, jpg, png].
+        let w = crate::workflow::load_file(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/workflows/secretary_project.yaml"
+        )))
+        .unwrap();
+        let field = w.field("progress_evidence").unwrap().clone();
+        let stored: HashMap<String, StoredAttachment> = [
+            ("1", "a.pdf", 10),
+            ("2", "b.PNG", 5_000),
+            ("3", "c.gif", 10),
+        ]
+        .into_iter()
+        .map(|(id, name, size)| {
+            (
+                id.to_string(),
+                StoredAttachment {
+                    file_name: name.into(),
+                    size_bytes: size,
+                },
+            )
+        })
+        .collect();
+        let check = |v: Value, max| -> Vec<String> {
+            check_attachments(&field, &v, &stored, max)
+                .iter()
+                .map(|p| p.message("en"))
+                .collect()
+        };
+        assert!(check(json!([1, "2"]), None).is_empty());
+        assert_eq!(
+            check(json!([1, 9, 3]), None),
+            [
+                "`progress_evidence` entry 2: attachment 9 is not an attachment of this project; upload it first",
+                "`progress_evidence` entry 3: “c.gif” is not of a type this field accepts (pdf, docx, xlsx, jpg, png)"
+            ]
+        );
+        assert_eq!(
+            check(json!([2]), Some(4_096)),
+            ["`progress_evidence` entry 1: “b.PNG” has 5000 bytes; this field takes at most 4096"]
+        );
     }
 
     #[test]

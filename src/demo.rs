@@ -398,8 +398,11 @@ async fn drive(
             if let Some(editor) = actor_for(w, cast, org.id, &editors, n) {
                 let whole: Map<String, Value> =
                     serde_json::from_str(&p.form_data).unwrap_or_default();
-                let form = fill_form(&stage.form, &members, year, n, &whole);
-                app.edit_form(editor, id, p.version, form, clock).await?;
+                let uploads = upload_evidence(app, editor, id, &stage.form, clock).await?;
+                let form = fill_form(&stage.form, &members, year, n, &whole, &uploads);
+                // Each upload is a change of the project: its version moved.
+                let version = app.project(id).await?.version;
+                app.edit_form(editor, id, version, form, clock).await?;
             }
         }
         let transition = &w.definition.transitions[t];
@@ -471,13 +474,51 @@ fn date(year: i32, month: u32, day: u32) -> String {
         .unwrap_or_default()
 }
 
-/// Valid values for every field of a form.
+/// A small file of a type the field accepts, if it accepts one the demo can make.
+fn demo_file(f: &Field) -> Option<(&'static str, &'static [u8])> {
+    const FILES: &[(&str, &str, &[u8])] = &[
+        ("pdf", "演示材料.pdf", b"%PDF-1.4\n% demo evidence\n%%EOF\n"),
+        ("png", "演示照片.png", b"\x89PNG\r\n\x1a\n demo"),
+        ("jpg", "演示照片.jpg", b"\xff\xd8\xff demo"),
+    ];
+    FILES
+        .iter()
+        .find(|(ext, _, _)| {
+            f.accept.is_empty() || f.accept.iter().any(|a| a.get().eq_ignore_ascii_case(ext))
+        })
+        .map(|(_, name, bytes)| (*name, *bytes))
+}
+
+/// Upload one demo file to the project for each required attachments field of a form, so that
+/// the form names real attachments of its own project (by field id).
+async fn upload_evidence(
+    app: &App,
+    who: &Principal,
+    project_id: i64,
+    fields: &[Field],
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<String, i64>> {
+    let mut ids = HashMap::new();
+    for f in fields
+        .iter()
+        .filter(|f| f.required && *f.field_type.get() == FieldType::Attachments)
+    {
+        if let Some((name, bytes)) = demo_file(f) {
+            let a = app.attach(who, project_id, None, name, bytes, now).await?;
+            ids.insert(f.id.to_string(), a.id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Valid values for every field of a form (`uploads`: the attachment to name per field).
 fn fill_form(
     fields: &[Field],
     members: &[&Principal],
     year: i32,
     n: usize,
     whole: &Map<String, Value>,
+    uploads: &HashMap<String, i64>,
 ) -> Map<String, Value> {
     let mut form = Map::new();
     let owner = |k: usize| {
@@ -550,13 +591,10 @@ fn fill_form(
                     .collect();
                 Value::Array(goals)
             }
-            FieldType::Attachments => {
-                if f.required {
-                    json!(["demo-attachment"])
-                } else {
-                    continue;
-                }
-            }
+            FieldType::Attachments => match uploads.get(f.id.as_str()) {
+                Some(id) => json!([id]),
+                None => continue,
+            },
         };
         form.insert(f.id.to_string(), value);
     }

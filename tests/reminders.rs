@@ -21,6 +21,12 @@ fn at(m: u32, d: u32, h: u32) -> DateTime<Utc> {
 }
 
 async fn approved_project() -> (TestEnv, World, i64) {
+    project_approved("2026-06-30", at(2, 1, 9)).await
+}
+
+/// A project of the default definition with one milestone due on `due`, submitted on
+/// February 1st and approved at `approved`.
+async fn project_approved(due: &str, approved: DateTime<Utc>) -> (TestEnv, World, i64) {
     let t = env().await;
     let w = world(
         &t.app,
@@ -43,7 +49,7 @@ async fn approved_project() -> (TestEnv, World, i64) {
     let form = json!({
         "title": "停车难", "theme": theme, "problem": "p", "feasibility": "f", "goals": "g",
         "measures": "m", "schedule": "s", "team": [{"user": "secretary1"}],
-        "milestones": [{"title": "建成停车场", "owner": "member1", "due": "2026-06-30"}]
+        "milestones": [{"title": "建成停车场", "owner": "member1", "due": due}]
     });
     let t0 = at(2, 1, 9);
     let p = t
@@ -61,7 +67,10 @@ async fn approved_project() -> (TestEnv, World, i64) {
         )
         .await
         .unwrap();
-    for (who, action) in [("secretary1", "submit"), ("reviewer1", "approve")] {
+    for (who, action, when) in [
+        ("secretary1", "submit", t0),
+        ("reviewer1", "approve", approved),
+    ] {
         t.app
             .take_action(
                 w.user(who),
@@ -71,7 +80,7 @@ async fn approved_project() -> (TestEnv, World, i64) {
                     comment: Some("ok".into()),
                     expected_version: None,
                 },
-                t0,
+                when,
             )
             .await
             .unwrap();
@@ -160,6 +169,43 @@ async fn a_summer_of_milestone_reminders_hour_by_hour() {
         .await
         .iter()
         .all(|m| !m.0.starts_with("deadline_") || m.2 < at(7, 10, 0)));
+}
+
+/// A milestone already more than its `escalate_after` overdue when implementation starts (the
+/// project was approved late) is escalated once, at the first run after, never again.
+#[tokio::test]
+async fn a_deadline_opened_past_its_escalation_is_escalated_once() {
+    let approved = at(6, 1, 9) + Duration::minutes(30);
+    let (t, _w, _pid) = project_approved("2026-04-15", approved).await;
+    let mut now = at(6, 1, 9);
+    run_reminders(&t.app, now, Some(now - Duration::hours(1)), TZ, false)
+        .await
+        .unwrap();
+    while now < at(6, 8, 0) {
+        now += Duration::hours(1);
+        run_reminders(&t.app, now, None, TZ, false).await.unwrap();
+    }
+    let overdue: Vec<(String, String, DateTime<Utc>)> = reminder_mails(&t)
+        .await
+        .into_iter()
+        .filter(|m| m.0.starts_with("milestone_"))
+        .collect();
+    assert_eq!(
+        overdue,
+        vec![
+            (
+                "milestone_overdue".to_string(),
+                "admin".to_string(),
+                approved
+            ),
+            (
+                "milestone_overdue".to_string(),
+                "reviewer1".to_string(),
+                approved
+            ),
+        ],
+        "{overdue:#?}"
+    );
 }
 
 #[tokio::test]

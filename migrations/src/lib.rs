@@ -13,6 +13,7 @@ mod m20261125_000007_topic_events;
 mod m20261126_000008_acceptance;
 mod m20261126_000009_open_deadline_indexes;
 mod m20261202_000010_canonical_logins;
+mod m20261202_000011_deadlines_by_opening;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_acceptance::Migration),
             Box::new(m20261126_000009_open_deadline_indexes::Migration),
             Box::new(m20261202_000010_canonical_logins::Migration),
+            Box::new(m20261202_000011_deadlines_by_opening::Migration),
         ]
     }
 }

@@ -62,14 +62,24 @@ pub async fn run_reminders(
     let workflows: Vec<&crate::workflow::Workflow> = current.iter().map(|v| &*v.workflow).collect();
     let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let opened_late = project_deadline::Entity::find()
+        .filter(project_deadline::Column::ClosedAt.is_null())
+        .filter(project_deadline::Column::OpenedAt.gt(since))
+        .filter(project_deadline::Column::OpenedAt.lte(now))
+        .filter(project_deadline::Column::DueAt.lte(now));
+    let mut reads = vec![opened_late];
     for (lo, hi) in plan::due_ranges(&workflows, since, now) {
-        for r in project_deadline::Entity::find()
-            .filter(project_deadline::Column::ClosedAt.is_null())
-            .filter(project_deadline::Column::DueAt.gt(lo))
-            .filter(project_deadline::Column::DueAt.lte(hi))
-            .all(&app.db.read)
-            .await?
-        {
+        reads.push(
+            project_deadline::Entity::find()
+                .filter(project_deadline::Column::ClosedAt.is_null())
+                .filter(project_deadline::Column::DueAt.gt(lo))
+                .filter(project_deadline::Column::DueAt.lte(hi)),
+        );
+    }
+    // Deadlines due in the ranges, and those opened since the last run already past due
+    // (their escalation instant may lie before `since`: see `plan`).
+    for read in reads {
+        for r in read.all(&app.db.read).await? {
             if seen.insert(r.id) {
                 rows.push(r);
             }
@@ -87,6 +97,7 @@ pub async fn run_reminders(
                     milestone_id: r.milestone_id,
                     deadline: r.deadline_key,
                     due,
+                    opened_at: r.opened_at,
                 });
         }
     }

@@ -4,7 +4,9 @@
 //! (`due + escalate_after`) that falls in `(since, now]` is due now. A run that missed
 //! instants (the server was down) catches up: of the reminders missed for one deadline only
 //! the latest is sent, late but once, and only while the deadline is still ahead; once it has
-//! passed, the escalation speaks instead.
+//! passed, the escalation speaks instead. A deadline opened when its escalation instant had
+//! already passed (a milestone long overdue when implementation starts) is escalated once, at
+//! the first run after it was opened: its escalation instant is its opening.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -20,6 +22,8 @@ pub struct OpenDeadline {
     /// The deadline's id in the definition.
     pub deadline: String,
     pub due: DateTime<Utc>,
+    /// When the project started tracking it.
+    pub opened_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,9 +130,10 @@ pub fn plan(
                 }
             }
         }
-        // Escalation: once, when the delay after the due time has passed.
+        // Escalation: once, when the delay after the due time has passed, or on opening if it
+        // had passed before the deadline was opened.
         if let (Some(after), Some(template)) = (compiled.escalate_after, &def.escalation_template) {
-            let at = item.due + after;
+            let at = (item.due + after).max(item.opened_at);
             if at > since && at <= now {
                 out.push(PlannedMail {
                     item: item.clone(),
@@ -172,6 +177,7 @@ mod tests {
             milestone_id: Some(5),
             deadline: "milestones".into(),
             due,
+            opened_at: due - Duration::days(60),
         }
     }
 
@@ -220,6 +226,29 @@ mod tests {
         // An empty or backwards window plans nothing.
         assert!(plan(&w, std::slice::from_ref(&item), t(6, 28, 0), t(6, 28, 0)).is_empty());
         assert!(plan(&w, std::slice::from_ref(&item), t(6, 28, 0), t(6, 1, 0)).is_empty());
+    }
+
+    #[test]
+    fn a_deadline_opened_past_its_escalation_is_escalated_once_at_the_next_run() {
+        let w = w();
+        // Due April 15th, escalation two days later; opened on June 1st at 10:00 (the project
+        // was approved late).
+        let item = OpenDeadline {
+            opened_at: t(6, 1, 10),
+            ..milestone_due(t(4, 15, 16))
+        };
+        let mut sent = Vec::new();
+        let mut since = t(6, 1, 0);
+        while since < t(6, 10, 0) {
+            let now = since + Duration::hours(1);
+            sent.extend(plan(&w, std::slice::from_ref(&item), since, now));
+            since = now;
+        }
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].kind, MailKind::Escalation);
+        assert_eq!(sent[0].at, t(6, 1, 10));
+        // No reminder for a deadline already past.
+        assert!(sent.iter().all(|m| m.kind == MailKind::Escalation));
     }
 
     #[test]

@@ -95,13 +95,14 @@ impl Mailer {
             .ok_or_else(|| err(format!("not declared by definition `{}`", w.id())))?;
         let lang = if language == "en" { "en" } else { "zh" };
         let mut ctx = payload.clone();
-        let link = format!(
-            "{}{}",
-            public_url.trim_end_matches('/'),
-            payload["link"].as_str().unwrap_or("/")
-        );
+        // Every link in a mail is absolute: the top-level `link` and any `link` inside the
+        // payload (a digest's projects, say) become the public URL plus the path.
+        let base = public_url.trim_end_matches('/');
+        absolute_links(&mut ctx, base);
         if let Value::Object(m) = &mut ctx {
-            m.insert("link".into(), json!(link));
+            if !m.get("link").is_some_and(Value::is_string) {
+                m.insert("link".into(), json!(format!("{base}/")));
+            }
             m.insert("recipient".into(), json!({"name": recipient_name}));
         }
         let subject = self
@@ -139,6 +140,25 @@ impl Mailer {
             text,
             html,
         })
+    }
+}
+
+/// Rewrite every string under a `link` key that is a path (`/projects/5`) into an absolute URL
+/// below `base`, at any depth of the payload.
+fn absolute_links(v: &mut Value, base: &str) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::String(path) if k == "link" && path.starts_with('/') => {
+                        *path = format!("{base}{path}");
+                    }
+                    _ => absolute_links(x, base),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|x| absolute_links(x, base)),
+        _ => {}
     }
 }
 
@@ -203,6 +223,41 @@ mod tests {
         assert!(m
             .render(&w, "no_such_template", "zh", &payload, "x", "http://x")
             .is_err());
+    }
+
+    #[test]
+    fn every_link_in_a_digest_is_absolute() {
+        let w = default_workflow();
+        let m = Mailer::new();
+        let payload = json!({"projects": [
+            {"id": 5, "title": "停车难", "stage": "实施", "percent": 40, "overdue": 1, "behind": 0, "link": "/projects/5"},
+            {"id": 6, "title": "加装电梯", "stage": "实施", "percent": 10, "overdue": 0, "behind": 1, "link": "/projects/6"}
+        ], "link": "/dispatch"});
+        for lang in ["zh", "en"] {
+            let r = m
+                .render(
+                    &w,
+                    "dispatch_digest",
+                    lang,
+                    &payload,
+                    "r",
+                    "https://sp.test/",
+                )
+                .unwrap();
+            for body in [&r.text, &r.html] {
+                for link in [
+                    "https://sp.test/projects/5",
+                    "https://sp.test/projects/6",
+                    "https://sp.test/dispatch",
+                ] {
+                    assert!(body.contains(link), "{lang}: {link} missing in {body}");
+                }
+                assert!(
+                    !body.contains("\"/projects/") && !body.contains(" /projects/"),
+                    "{body}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -122,6 +122,7 @@ pub async fn list_site_visits(
 #[serde(deny_unknown_fields)]
 pub struct SiteVisitBody {
     /// The day of the visit, YYYY-MM-DD, not in the future.
+    #[schema(min_length = 1)]
     visited_on: String,
     /// What was seen, up to 5000 characters.
     #[serde(default)]
@@ -179,6 +180,7 @@ pub async fn list_scores(
 pub struct ScoreBody {
     /// The scoring part: the self-check (the project's secretary) or the upper review (an
     /// assigned reviewer).
+    #[schema(min_length = 1)]
     part: String,
     /// Points per criterion of the part, each from 0 to its maximum; every criterion once.
     #[schema(value_type = Object)]
@@ -254,8 +256,10 @@ pub async fn list_deductions(
 #[serde(deny_unknown_fields)]
 pub struct DeductionBody {
     /// A deduction of the workflow with `per: manual`.
+    #[schema(min_length = 1)]
     deduction: String,
     /// Why, 1 to 1000 characters.
+    #[schema(min_length = 1)]
     reason: String,
 }
 
@@ -398,8 +402,10 @@ pub async fn revoke_batch(
 #[serde(deny_unknown_fields)]
 pub struct AppraisalBody {
     /// The one-time code printed on the sheet.
+    #[schema(min_length = 1)]
     token: String,
     /// One of the ratings the workflow declares (e.g. satisfied).
+    #[schema(min_length = 1)]
     rating: String,
     /// Up to 500 characters.
     comment: Option<String>,

@@ -25,7 +25,9 @@ type ApiResult<T> = Result<T, ApiError>;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
+    #[schema(min_length = 1)]
     login: String,
+    #[schema(min_length = 1)]
     password: String,
 }
 
@@ -344,7 +346,9 @@ pub async fn list_projects(
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     /// Definition id (see `/definitions`).
+    #[schema(min_length = 1)]
     definition: String,
+    #[schema(min_length = 1)]
     title: String,
     year: i32,
     /// The subdistrict; default: the caller's own.
@@ -498,6 +502,7 @@ pub async fn available_actions(
 #[serde(deny_unknown_fields)]
 pub struct ActionBody {
     /// The action id (see `/projects/{id}/actions`).
+    #[schema(min_length = 1)]
     action: String,
     /// Up to 5000 characters; some actions require one.
     #[serde(default)]

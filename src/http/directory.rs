@@ -100,6 +100,7 @@ pub async fn list_organisations(
 #[serde(deny_unknown_fields)]
 pub struct NewOrganisationBody {
     /// Name of the new subdistrict.
+    #[schema(min_length = 1)]
     name: String,
 }
 
@@ -138,8 +139,11 @@ pub async fn list_users(
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
     /// 1 to 64 letters, digits, `.`, `_` or `-`.
+    #[schema(min_length = 1)]
     login: String,
+    #[schema(min_length = 1)]
     name: String,
+    #[schema(min_length = 1)]
     email: String,
     organisation_id: i64,
     /// Role ids declared by the definitions, e.g. `["secretary"]`.

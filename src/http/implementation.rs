@@ -118,6 +118,7 @@ pub async fn list_guidance(
 #[serde(deny_unknown_fields)]
 pub struct GuidanceBody {
     /// 1 to 5000 characters.
+    #[schema(min_length = 1)]
     body: String,
     /// About one milestone of the project.
     milestone_id: Option<i64>,

@@ -109,8 +109,10 @@ pub async fn list_topics(
 pub struct NewTopicBody {
     /// Definition whose pool this is; default `secretary_project`.
     definition: Option<String>,
+    #[schema(min_length = 1)]
     title: String,
     /// A source id of the pool, e.g. `resident_request`.
+    #[schema(min_length = 1)]
     source: String,
     #[serde(default)]
     area: String,
@@ -210,6 +212,7 @@ pub async fn update_topic(
 #[serde(deny_unknown_fields)]
 pub struct CommentBody {
     /// 1 to 5000 characters.
+    #[schema(min_length = 1)]
     body: String,
 }
 

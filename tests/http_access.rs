@@ -2639,3 +2639,293 @@ async fn the_project_list_refuses_foreign_filters_and_odd_search_text() {
     }
     s.server.stop().await;
 }
+
+/// A form post of the pages: `pairs` urlencoded with the page's anti-forgery token.
+async fn post_page(
+    addr: SocketAddr,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    pairs: &[(&str, &str)],
+) -> Reply {
+    let mut body = url::form_urlencoded::Serializer::new(String::new());
+    body.append_pair("_csrf", csrf);
+    for (k, v) in pairs {
+        body.append_pair(k, v);
+    }
+    let body = body.finish();
+    call(
+        addr,
+        "POST",
+        path,
+        None,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Cookie", cookie),
+        ],
+        Some(&body),
+    )
+    .await
+}
+
+/// The application in the browser, without JavaScript: the form generated from the definition
+/// (every input labelled, limits and required marks), an error summary linking to the field
+/// with the message beside it and the typed values kept, the draft saved, a stale save shown
+/// as both versions side by side (nothing lost), and another subdistrict refused.
+#[tokio::test]
+async fn an_application_is_filled_in_on_the_pages() {
+    let t = env().await;
+    let w = world(
+        &t.app,
+        2,
+        &[
+            ("secretary1", "secretary", 1),
+            ("member1", "member", 1),
+            ("secretary2", "secretary", 2),
+        ],
+    )
+    .await;
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
+    let token = login(addr, "secretary1").await;
+    let cookie = format!("sp_session={token}");
+    let get = |path: String, cookie: String| async move {
+        call(addr, "GET", &path, None, &[("Cookie", &cookie)], None).await
+    };
+
+    // The new application: the initial stage's fields, from the definition.
+    let r = get("/projects/new".into(), cookie.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for expected in [
+        "立项申请",
+        "id=\"f-theme\"",
+        "name=\"f.milestones.0.owner\"",
+        "member1",
+        "name=\"f.team.0.user\"",
+    ] {
+        assert!(r.text.contains(expected), "{expected} missing");
+    }
+    // Every input, select and textarea of the form has a label.
+    for id in r
+        .text
+        .split(" id=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+    {
+        if id.starts_with("f-") && !id.ends_with("-hint") && !id.contains("-error") {
+            let labelled = r.text.contains(&format!("for=\"{id}\""))
+                || r.text
+                    .contains(&format!("<fieldset class=\"list-field\" id=\"{id}\""));
+            assert!(labelled, "no label for {id}");
+        }
+    }
+    let csrf = csrf_of(&r);
+
+    // No title: the page again, 422, the summary linking to the field.
+    let r = post_page(
+        addr,
+        "/projects/new",
+        &cookie,
+        &csrf,
+        &[("f.problem", "停车位不足")],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("error-summary") && r.text.contains("href=\"#f-"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("停车位不足"), "what was typed is kept");
+
+    // A draft with a title and a milestone: created, then the project page.
+    let theme = w_theme(&t);
+    let r = post_page(
+        addr,
+        "/projects/new",
+        &cookie,
+        &csrf,
+        &[
+            ("year", "2026"),
+            ("f.title", "破解停车难"),
+            ("f.theme", &theme),
+            ("f.problem", "停车位不足"),
+            ("f.milestones.0.title", "摸底调研"),
+            ("f.milestones.0.owner", "member1"),
+            ("f.milestones.0.due", "2026-05-31"),
+            ("f.milestones.1.title", ""),
+            ("f.team.0.user", "secretary1"),
+            ("f.team.0.duty", "牵头"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let to = r.header("location").unwrap().to_string();
+    assert!(to.ends_with("?done=created"), "{to}");
+    let id: i64 = to["/projects/".len()..to.find('?').unwrap()]
+        .parse()
+        .unwrap();
+    let api = call(
+        addr,
+        "GET",
+        &format!("/api/v1/projects/{id}"),
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(api.body["title"], "破解停车难", "{}", api.text);
+    assert_eq!(
+        api.body["form"]["milestones"][0]["owner"], "member1",
+        "{}",
+        api.text
+    );
+    assert_eq!(
+        api.body["form"]["team"],
+        serde_json::json!([{"user": "secretary1", "duty": "牵头"}])
+    );
+    let page = get(to.clone(), cookie.clone()).await;
+    assert!(
+        page.text.contains("id=\"edit-form\""),
+        "the project page links its form"
+    );
+
+    // The form of the stage, filled in with what is saved.
+    let form = get(format!("/projects/{id}/form"), cookie.clone()).await;
+    assert_eq!(form.status, 200);
+    assert!(form.text.contains("停车位不足") && form.text.contains("摸底调研"));
+    let version = api.body["version"].as_i64().unwrap().to_string();
+
+    // A bad milestone date: 422 beside the field, nothing written, the typed text kept.
+    let r = post_page(
+        addr,
+        &format!("/projects/{id}/form"),
+        &cookie,
+        &csrf,
+        &[
+            ("version", &version),
+            ("f.title", "破解停车难"),
+            ("f.problem", "停车位严重不足"),
+            ("f.milestones.0.title", "摸底调研"),
+            ("f.milestones.0.owner", "member1"),
+            ("f.milestones.0.due", "5月底"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(
+        r.text.contains("href=\"#f-milestones\"") && r.text.contains("class=\"error-message\""),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("停车位严重不足"));
+    let after = call(
+        addr,
+        "GET",
+        &format!("/api/v1/projects/{id}"),
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        after.body["version"], api.body["version"],
+        "nothing written"
+    );
+
+    // Someone else saves first (the member, through the API); the secretary's stale save shows
+    // both versions and keeps theirs until asked.
+    let member = login(addr, "member1").await;
+    let r = call(
+        addr,
+        "PATCH",
+        &format!("/api/v1/projects/{id}/form"),
+        Some(&member),
+        &[],
+        Some(&serde_json::json!({"version": api.body["version"], "form": {"problem": "车位缺口约300个"}}).to_string()),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mine = [
+        ("version", version.as_str()),
+        ("f.title", "破解停车难"),
+        ("f.theme", theme.as_str()),
+        ("f.problem", "停车位严重不足"),
+        ("f.milestones.0.title", "摸底调研"),
+        ("f.milestones.0.owner", "member1"),
+        ("f.milestones.0.due", "2026-05-31"),
+        ("f.team.0.user", "secretary1"),
+        ("f.team.0.duty", "牵头"),
+    ];
+    let r = post_page(addr, &format!("/projects/{id}/form"), &cookie, &csrf, &mine).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(
+        r.text.contains("车位缺口约300个") && r.text.contains("停车位严重不足"),
+        "{}",
+        r.text
+    );
+    let kept = call(
+        addr,
+        "GET",
+        &format!("/api/v1/projects/{id}"),
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(kept.body["form"]["problem"], "车位缺口约300个");
+    // "Keep mine" re-sends the same values on the newer version.
+    let newer = kept.body["version"].as_i64().unwrap().to_string();
+    assert!(
+        r.text
+            .contains(&format!("name=\"version\" value=\"{newer}\"")),
+        "{}",
+        r.text
+    );
+    let mut again: Vec<(&str, &str)> = mine.to_vec();
+    again[0].1 = &newer;
+    let r = post_page(
+        addr,
+        &format!("/projects/{id}/form"),
+        &cookie,
+        &csrf,
+        &again,
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let saved = call(
+        addr,
+        "GET",
+        &format!("/api/v1/projects/{id}"),
+        Some(&token),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(saved.body["form"]["problem"], "停车位严重不足");
+
+    // Another subdistrict's secretary: refused, never the form.
+    let other = login(addr, "secretary2").await;
+    let r = get(
+        format!("/projects/{id}/form"),
+        format!("sp_session={other}"),
+    )
+    .await;
+    assert!(matches!(r.status, 403 | 404), "{}", r.status);
+    assert!(!r.text.contains("停车位严重不足"));
+    drop(w);
+    server.stop().await;
+}
+
+fn w_theme(t: &TestEnv) -> String {
+    t.app
+        .registry
+        .current("secretary_project")
+        .unwrap()
+        .workflow
+        .field("theme")
+        .unwrap()
+        .options[0]
+        .id
+        .to_string()
+}

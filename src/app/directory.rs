@@ -184,6 +184,16 @@ impl App {
     }
 
     /// Users of the administrator's district.
+    /// The active users of one organisation, by name (who can own a milestone or join a team).
+    pub async fn organisation_members(&self, organisation_id: i64) -> AppResult<Vec<user::Model>> {
+        Ok(user::Entity::find()
+            .filter(user::Column::OrganisationId.eq(organisation_id))
+            .filter(user::Column::Active.eq(true))
+            .order_by_asc(user::Column::Login)
+            .all(&self.db.read)
+            .await?)
+    }
+
     pub async fn district_users(&self, who: &Principal) -> AppResult<Vec<user::Model>> {
         let district = self.require_admin(who).await?;
         let orgs: Vec<i64> = self

@@ -101,6 +101,7 @@ async fn build(page: &Page) -> PageResult {
             "home",
             &page.t("home.title"),
             json!({
+                "may_start": super::projects::may_start_application(page, &who),
                 "district_user": h.district_user,
                 "own": own,
                 "waiting": waiting,

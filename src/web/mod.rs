@@ -4,11 +4,14 @@
 //! - `ctx`: the page's user, language and anti-forgery token; the form-post extractor
 //! - `render`, `i18n`: templates (`templates/pages/`, `templates/partials/`) and their words
 //! - `error`: every refusal as a page
-//! - one module per area: `auth`, `home`, `projects`
+//! - `forms`: forms generated from a definition's stage form (views and posted values), pure
+//! - one module per area: `auth`, `home`, `projects`, `edit` (filling in forms)
 
 pub mod auth;
 pub mod ctx;
+pub mod edit;
 pub mod error;
+pub mod forms;
 pub mod home;
 pub mod i18n;
 pub mod projects;
@@ -28,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .route("/language", post(auth::language))
         .route("/home", get(home::home))
         .route("/projects", get(projects::list))
+        .route("/projects/new", get(edit::new_page).post(edit::create))
+        .route("/projects/{id}/form", get(edit::edit_page).post(edit::save))
         .route("/projects/{id}", get(projects::show))
         .route("/projects/{id}/actions", post(projects::act))
 }

@@ -92,6 +92,7 @@ async fn list_page(page: &Page, q: ListQuery) -> PageResult {
         }
         s
     };
+    let may_start = may_start_application(page, &who);
     Ok(page
         .render(
             StatusCode::OK,
@@ -99,6 +100,7 @@ async fn list_page(page: &Page, q: ListQuery) -> PageResult {
             &page.t("projects.title"),
             json!({
                 "items": items,
+                "may_start": may_start,
                 "total": total,
                 "q": text,
                 "year": filter.year,
@@ -109,6 +111,19 @@ async fn list_page(page: &Page, q: ListQuery) -> PageResult {
             }),
         )
         .await)
+}
+
+/// Whether the user may start an application of some current definition (edit its initial
+/// stage's form as their own organisation).
+pub fn may_start_application(page: &Page, who: &crate::app::Principal) -> bool {
+    page.state.app.registry.all_current().iter().any(|v| {
+        let w = &v.workflow;
+        let actor = crate::workflow::engine::Actor {
+            roles: w.roles(who.roles.iter().map(String::as_str)),
+            relation: crate::workflow::engine::Relation::Own,
+        };
+        crate::workflow::engine::may_edit(w, w.initial_stage().id.as_str(), &actor).is_ok()
+    })
 }
 
 /// The stages as a bar: the declared order of the ordinary stages, then the end the project
@@ -167,6 +182,8 @@ async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult 
     let (p, w, actions) = s.app.available_actions(&who, id, Utc::now()).await?;
     let _ = cached;
     let stage = w.stage(&p.stage);
+    let can_edit = stage.is_some_and(|s| !s.form.is_empty())
+        && crate::workflow::engine::may_edit(&w, &p.stage, &who.actor(&w, &p)).is_ok();
     let (allowed, refused): (Vec<_>, Vec<_>) = actions.into_iter().partition(|a| a.allowed);
     let action_view = |a: &crate::app::projects::AvailableAction| {
         let t = w.transition(&a.action);
@@ -234,6 +251,7 @@ async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult 
                     "appraisal_count": p.appraisal_count,
                 },
                 "stages": stage_bar(&w, &p.stage, lang),
+                "can_edit": can_edit,
                 "allowed": allowed,
                 "refused": refused,
                 "milestones": milestones,

@@ -40,6 +40,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/projects.hbs"),
     ),
     ("project", include_str!("../../templates/pages/project.hbs")),
+    ("form", include_str!("../../templates/pages/form.hbs")),
+    (
+        "conflict",
+        include_str!("../../templates/pages/conflict.hbs"),
+    ),
     ("error", include_str!("../../templates/pages/error.hbs")),
 ];
 

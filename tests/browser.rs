@@ -899,5 +899,94 @@ async fn the_pages_fit_a_phone() {
     browser.goto(&format!("{base}/projects"));
     no_sideways_scroll(&browser, "projects");
     assert!(browser.text(&browser.find("#project-count")).contains('1'));
+    for (path, name) in [("/projects/new", "application-new")] {
+        browser.goto(&format!("{base}{path}"));
+        assert_eq!(browser.status(), 200, "{path}");
+        no_sideways_scroll(&browser, name);
+        browser.keep_screenshot(&format!("{name}-zh-phone"));
+    }
+    server.stop().await;
+}
+
+/// A secretary files an application using only the pages: the form generated from the
+/// definition, a mistake shown in the error summary and beside its field, then saved and
+/// submitted; the project is under review.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secretary_files_an_application_on_the_pages() {
+    let _one = ONE_BROWSER.lock().await;
+    let Some(browser) = Browser::start(DESKTOP) else {
+        return;
+    };
+    let t = env().await;
+    let app = &t.app;
+    let _w = world(app, 1, USERS).await;
+    set_passwords(app).await;
+    let (addr, server) = start_at_own_url(app, true).await;
+    let base = format!("http://{addr}");
+    sign_in_on_page(&browser, &base, "secretary1");
+    browser.click(&browser.find("#new-application"));
+    browser.wait_for("the form", "return !!document.querySelector('#f-title');");
+    browser.keep_screenshot("application-new-zh-desktop");
+    // Next year's application (this year's window has closed).
+    browser.exec("document.querySelector('#year').value = '2027';", vec![]);
+    browser.send_keys(&browser.find("#f-title"), "破解老旧小区停车难");
+    browser.exec(
+        "const s = document.querySelector('#f-theme'); s.selectedIndex = 1;",
+        vec![],
+    );
+    for (id, text) in [
+        ("#f-problem", "车位缺口约300个，居民反映集中"),
+        ("#f-feasibility", "辖区单位可错时开放车位"),
+        ("#f-goals", "新增共享车位200个"),
+        ("#f-measures", "摸底、协商、建设、运行"),
+        ("#f-schedule", "3月至10月"),
+        ("#f-milestones-0-title", "摸底调研"),
+        ("#f-team-0-duty", "牵头"),
+    ] {
+        browser.send_keys(&browser.find(id), text);
+    }
+    // A date input's typing depends on the browser's locale; its value is always ISO.
+    browser.exec(
+        "document.querySelector('#f-milestones-0-due').value = '2027-05-31';",
+        vec![],
+    );
+    // A milestone without an owner: refused, summary and message beside the field.
+    browser.click(&browser.find("#save-form"));
+    browser.wait_for(
+        "the error summary",
+        "return !!document.querySelector('#error-summary');",
+    );
+    let summary = browser.text(&browser.find("#error-summary"));
+    // Named by the field's label, not its id.
+    assert!(summary.contains("“项目节点”第1项"), "{summary}");
+    assert!(!summary.contains("“milestones”"), "{summary}");
+    assert!(browser
+        .text(&browser.find("#field-milestones .error-message"))
+        .contains("第1项"));
+    browser.keep_screenshot("application-errors-zh-desktop");
+    // What was typed is still there.
+    assert_eq!(
+        browser.exec("return document.querySelector('#f-problem').value;", vec![]),
+        json!("车位缺口约300个，居民反映集中")
+    );
+    browser.exec(
+        "for (const id of ['#f-milestones-0-owner', '#f-team-0-user']) { \
+           const s = document.querySelector(id); \
+           s.value = [...s.options].find(o => o.value === (id.includes('team') ? 'secretary1' : 'member1')).value; }",
+        vec![],
+    );
+    browser.click(&browser.find("#save-form"));
+    browser.wait_for(
+        "the project page",
+        "return !!document.querySelector('#notice');",
+    );
+    assert_eq!(browser.text(&browser.find("#current-stage")), "立项申请");
+    browser.click(&browser.find("#action-submit"));
+    browser.wait_for(
+        "under review",
+        "return document.querySelector('#current-stage').textContent !== '立项申请';",
+    );
+    assert_eq!(browser.text(&browser.find("#current-stage")), "审核中");
+    browser.keep_screenshot("application-submitted-zh-desktop");
     server.stop().await;
 }

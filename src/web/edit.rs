@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::ctx::{done, Page, Posted};
 use super::error::{respond, PageError, PageResult};
-use super::forms::{field_views, read_posted, readable, FileChoice, FormContext, Person};
+use super::forms::{field_views, labelled, read_posted, readable, FileChoice, FormContext, Person};
 use crate::app::projects::NewProject;
 use crate::app::{AppError, Principal};
 use crate::store::entity::project;
@@ -56,10 +56,10 @@ async fn context(page: &Page, organisation_id: i64, p: Option<&project::Model>) 
     }
 }
 
-fn summary(problems: &[FieldProblem], lang: &str) -> Vec<Value> {
+fn summary(problems: &[FieldProblem], fields: &[Field], lang: &str) -> Vec<Value> {
     problems
         .iter()
-        .map(|p| json!({"field": format!("f-{}", p.field), "message": p.message(lang)}))
+        .map(|p| json!({"field": format!("f-{}", p.field), "message": labelled(p, fields, lang)}))
         .collect()
 }
 
@@ -79,7 +79,7 @@ struct FormPage<'a> {
 
 async fn render_form(page: &Page, f: FormPage<'_>) -> Response {
     let lang = page.lang.code();
-    let mut errors = summary(f.problems, lang);
+    let mut errors = summary(f.problems, &f.stage.form, lang);
     if let Some(g) = &f.general {
         let first = f
             .stage

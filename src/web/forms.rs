@@ -40,6 +40,19 @@ pub struct FormContext {
     pub whole: Map<String, Value>,
 }
 
+/// A problem's message naming the field by its label in the user's language, not its id.
+pub fn labelled(p: &FieldProblem, fields: &[Field], lang: &str) -> String {
+    match fields.iter().find(|f| f.id.as_str() == p.field) {
+        Some(f) => FieldProblem {
+            field: f.label.get(lang).to_string(),
+            kind: p.kind.clone(),
+        }
+        .message(lang)
+        .replace('`', ""),
+        None => p.message(lang),
+    }
+}
+
 fn text_of(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
@@ -75,7 +88,7 @@ fn field_view(
     let errors: Vec<String> = problems
         .iter()
         .filter(|p| p.field == id)
-        .map(|p| p.message(lang))
+        .map(|p| labelled(p, std::slice::from_ref(f), lang))
         .collect();
     let ty = *f.field_type.get();
     let kind = match ty {
@@ -239,8 +252,8 @@ pub fn read_posted(fields: &[Field], pairs: &[(String, String)]) -> Map<String, 
         let (Some(id), row, key) = (parts.next(), parts.next(), parts.next()) else {
             continue;
         };
-        match (row.and_then(|r| r.parse::<usize>().ok()), key) {
-            (Some(r), Some(key)) => {
+        match (row.map(|r| r.parse::<usize>().ok()), key) {
+            (Some(Some(r)), Some(key)) => {
                 rows.entry(id)
                     .or_default()
                     .entry(r)

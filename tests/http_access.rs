@@ -2929,3 +2929,140 @@ fn w_theme(t: &TestEnv) -> String {
         .id
         .to_string()
 }
+
+/// The topic pool on the pages: record (a mistake shown, what was typed kept), discuss, drop and
+/// reopen, promote into an application whose form already holds the topic; another subdistrict
+/// neither sees it nor may post to it.
+#[tokio::test]
+async fn topics_are_recorded_discussed_and_promoted_on_the_pages() {
+    let t = env().await;
+    let w = world(
+        &t.app,
+        2,
+        &[
+            ("secretary1", "secretary", 1),
+            ("secretary2", "secretary", 2),
+        ],
+    )
+    .await;
+    set_passwords(&t.app).await;
+    let (addr, server) = start(&t.app).await;
+    let token = login(addr, "secretary1").await;
+    let cookie = format!("sp_session={token}");
+    let get = |path: String, cookie: String| async move {
+        call(addr, "GET", &path, None, &[("Cookie", &cookie)], None).await
+    };
+    let r = get("/topics".into(), cookie.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("id=\"no-topics\"") && r.text.contains("id=\"topic-source\""));
+    let csrf = csrf_of(&r);
+    // No source: refused, the title kept.
+    let r = post_page(
+        addr,
+        "/topics",
+        &cookie,
+        &csrf,
+        &[("title", "背街小巷照明差"), ("source", "")],
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("error-summary") && r.text.contains("背街小巷照明差"));
+    let r = post_page(
+        addr,
+        "/topics",
+        &cookie,
+        &csrf,
+        &[
+            ("title", "背街小巷照明差"),
+            ("source", "field_visit"),
+            ("area", "幸福里社区"),
+            ("description", "夜间无路灯，老人出行不便"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let to = r.header("location").unwrap().to_string();
+    let id: i64 = to["/topics/".len()..to.find('?').unwrap()].parse().unwrap();
+    let page = get(to.clone(), cookie.clone()).await;
+    assert!(
+        page.text.contains("议题已记入议题库") && page.text.contains("走访调研"),
+        "{}",
+        page.text
+    );
+
+    // Discussed; an empty comment is refused beside the box.
+    let r = post_page(
+        addr,
+        &format!("/topics/{id}/comments"),
+        &cookie,
+        &csrf,
+        &[("body", "  ")],
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    let r = post_page(
+        addr,
+        &format!("/topics/{id}/comments"),
+        &cookie,
+        &csrf,
+        &[("body", "可与供电所协调")],
+    )
+    .await;
+    assert_eq!(r.status, 303);
+    assert!(get(format!("/topics/{id}"), cookie.clone())
+        .await
+        .text
+        .contains("可与供电所协调"));
+    // Dropped, then reopened.
+    for (status, shown) in [("dropped", "已搁置"), ("open", "待研究")] {
+        let r = post_page(
+            addr,
+            &format!("/topics/{id}/status"),
+            &cookie,
+            &csrf,
+            &[("status", status)],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.text);
+        let page = get(format!("/topics/{id}"), cookie.clone()).await;
+        assert!(page.text.contains(shown), "{status}");
+    }
+
+    // Another subdistrict: not in its list, refused on the page and on a post.
+    let other = login(addr, "secretary2").await;
+    let theirs = format!("sp_session={other}");
+    let list = get("/topics".into(), theirs.clone()).await;
+    assert!(!list.text.contains("背街小巷照明差"));
+    let r = get(format!("/topics/{id}"), theirs.clone()).await;
+    assert!(matches!(r.status, 403 | 404), "{}", r.status);
+    let their_csrf = csrf_of(&list);
+    let r = post_page(
+        addr,
+        &format!("/topics/{id}/promote"),
+        &theirs,
+        &their_csrf,
+        &[("year", "2027")],
+    )
+    .await;
+    assert!(matches!(r.status, 403 | 404), "{}", r.status);
+
+    // Promoted: straight to the new application's form, the topic in it.
+    let r = post_page(
+        addr,
+        &format!("/topics/{id}/promote"),
+        &cookie,
+        &csrf,
+        &[("year", "2027")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let form_at = r.header("location").unwrap().to_string();
+    assert!(form_at.contains("/form?done=promoted"), "{form_at}");
+    let form = get(form_at, cookie.clone()).await;
+    assert_eq!(form.status, 200);
+    assert!(form.text.contains("背街小巷照明差") && form.text.contains("夜间无路灯，老人出行不便"));
+    let page = get(format!("/topics/{id}"), cookie.clone()).await;
+    assert!(page.text.contains("已转项目") && page.text.contains("id=\"topic-project\""));
+    drop(w);
+    server.stop().await;
+}

@@ -105,8 +105,17 @@ async fn render_form(page: &Page, f: FormPage<'_>) -> Response {
 
 // --- the form of a project's current stage ------------------------------------------------
 
-pub async fn edit_page(page: Page, Path(id): Path<i64>) -> Response {
-    let r = edit_view(&page, id).await;
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+pub async fn edit_page(page: Page, Path(id): Path<i64>, Query(q): Query<DoneQuery>) -> Response {
+    let notice = q
+        .done
+        .filter(|n| n.len() < 40 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .map(|n| page.t(&format!("notice.{n}")));
+    let r = edit_view(&page, id, notice).await;
     respond(&page, r).await
 }
 
@@ -124,7 +133,7 @@ async fn editable(
     Ok((p, w))
 }
 
-async fn edit_view(page: &Page, id: i64) -> PageResult {
+async fn edit_view(page: &Page, id: i64, notice: Option<String>) -> PageResult {
     let who = page.require_user()?;
     let (p, w) = editable(page, &who, id).await?;
     let stage = w.stage(&p.stage).ok_or(PageError::NotFound)?.clone();
@@ -141,7 +150,7 @@ async fn edit_view(page: &Page, id: i64) -> PageResult {
             problems: &[],
             ctx,
             version: Some(p.version),
-            extra: json!({"project": {"id": p.id, "title": p.title}}),
+            extra: json!({"project": {"id": p.id, "title": p.title}, "notice": notice}),
             general: None,
         },
     )

@@ -5,7 +5,7 @@
 //! - `render`, `i18n`: templates (`templates/pages/`, `templates/partials/`) and their words
 //! - `error`: every refusal as a page
 //! - `forms`: forms generated from a definition's stage form (views and posted values), pure
-//! - one module per area: `auth`, `home`, `projects`, `edit` (filling in forms)
+//! - one module per area: `auth`, `home`, `projects`, `edit` (filling in forms), `topics`
 
 pub mod auth;
 pub mod ctx;
@@ -16,6 +16,7 @@ pub mod home;
 pub mod i18n;
 pub mod projects;
 pub mod render;
+pub mod topics;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -31,6 +32,11 @@ pub fn routes() -> Router<AppState> {
         .route("/language", post(auth::language))
         .route("/home", get(home::home))
         .route("/projects", get(projects::list))
+        .route("/topics", get(topics::list).post(topics::create))
+        .route("/topics/{id}", get(topics::show))
+        .route("/topics/{id}/comments", post(topics::comment))
+        .route("/topics/{id}/status", post(topics::set_status))
+        .route("/topics/{id}/promote", post(topics::promote))
         .route("/projects/new", get(edit::new_page).post(edit::create))
         .route("/projects/{id}/form", get(edit::edit_page).post(edit::save))
         .route("/projects/{id}", get(projects::show))

@@ -262,7 +262,7 @@ async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult 
         .await)
 }
 
-async fn user_names(
+pub(crate) async fn user_names(
     page: &Page,
     ids: impl Iterator<Item = i64>,
 ) -> std::collections::HashMap<i64, String> {

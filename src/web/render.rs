@@ -41,6 +41,8 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("project", include_str!("../../templates/pages/project.hbs")),
     ("form", include_str!("../../templates/pages/form.hbs")),
+    ("topics", include_str!("../../templates/pages/topics.hbs")),
+    ("topic", include_str!("../../templates/pages/topic.hbs")),
     (
         "conflict",
         include_str!("../../templates/pages/conflict.hbs"),

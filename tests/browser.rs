@@ -906,7 +906,8 @@ async fn the_pages_fit_a_phone() {
     server.stop().await;
 }
 
-/// A secretary files an application using only the pages: the form generated from the
+/// A secretary works from the topic pool to a filed application using only the pages: a
+/// topic recorded, discussed and promoted; then an application from the form generated from the
 /// definition, a mistake shown in the error summary and beside its field, then saved and
 /// submitted; the project is under review.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -922,6 +923,46 @@ async fn a_secretary_files_an_application_on_the_pages() {
     let (addr, server) = start_at_own_url(app, true).await;
     let base = format!("http://{addr}");
     sign_in_on_page(&browser, &base, "secretary1");
+    // The problem is first recorded in the topic pool, discussed, then promoted.
+    browser.goto(&format!("{base}/topics"));
+    browser.send_keys(&browser.find("#topic-title"), "背街小巷照明差");
+    browser.exec(
+        "document.querySelector('#topic-source').selectedIndex = 1;",
+        vec![],
+    );
+    browser.send_keys(
+        &browser.find("#topic-description"),
+        "夜间无路灯，老人出行不便",
+    );
+    browser.click(&browser.find("#record-topic"));
+    browser.wait_for(
+        "the topic",
+        "return !!document.querySelector('#promote-topic');",
+    );
+    browser.send_keys(&browser.find("#comment"), "可与供电所协调");
+    browser.click(&browser.find("#add-comment"));
+    browser.wait_for(
+        "the comment",
+        "return !!document.querySelector('#comments');",
+    );
+    browser.keep_screenshot("topic-zh-desktop");
+    browser.exec(
+        "document.querySelector('#promote-year').value = '2027';",
+        vec![],
+    );
+    browser.click(&browser.find("#promote-topic"));
+    browser.wait_for(
+        "the application",
+        "return !!document.querySelector('#f-problem');",
+    );
+    assert_eq!(
+        browser.exec("return document.querySelector('#f-problem').value;", vec![]),
+        json!("夜间无路灯，老人出行不便")
+    );
+    browser.goto(&format!("{base}/topics"));
+    assert!(browser.text(&browser.find("#topics")).contains("已转项目"));
+    browser.keep_screenshot("topics-zh-desktop");
+    browser.goto(&format!("{base}/home"));
     browser.click(&browser.find("#new-application"));
     browser.wait_for("the form", "return !!document.querySelector('#f-title');");
     browser.keep_screenshot("application-new-zh-desktop");

@@ -294,6 +294,15 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
     }
 }
 
+impl Page {
+    /// The words of the notice a redirect asked for (`?done=key`, see [`done`]), if the key is
+    /// a plain one.
+    pub fn notice(&self, key: Option<&str>) -> Option<String> {
+        key.filter(|n| n.len() < 40 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+            .map(|n| self.t(&format!("notice.{n}")))
+    }
+}
+
 /// After a successful post: see the result (post/redirect/get), with a notice key.
 pub fn done(to: &str, notice: &str) -> Response {
     let sep = if to.contains('?') { '&' } else { '?' };

@@ -111,10 +111,7 @@ pub struct DoneQuery {
 }
 
 pub async fn edit_page(page: Page, Path(id): Path<i64>, Query(q): Query<DoneQuery>) -> Response {
-    let notice = q
-        .done
-        .filter(|n| n.len() < 40 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-        .map(|n| page.t(&format!("notice.{n}")));
+    let notice = page.notice(q.done.as_deref());
     let r = edit_view(&page, id, notice).await;
     respond(&page, r).await
 }
@@ -267,6 +264,16 @@ pub struct NewQuery {
     definition: Option<String>,
 }
 
+/// Whether `who` may start an application of `w`: edit its initial stage's form as their own
+/// organisation.
+pub fn may_start(w: &Workflow, who: &Principal) -> Result<(), crate::workflow::engine::Refusal> {
+    let actor = crate::workflow::engine::Actor {
+        roles: w.roles(who.roles.iter().map(String::as_str)),
+        relation: crate::workflow::engine::Relation::Own,
+    };
+    crate::workflow::engine::may_edit(w, w.initial_stage().id.as_str(), &actor)
+}
+
 /// The definition a new application follows, and whether the user may start one.
 fn definition_for(
     page: &Page,
@@ -274,13 +281,7 @@ fn definition_for(
     wanted: Option<&str>,
 ) -> Result<std::sync::Arc<Workflow>, PageError> {
     let all = page.state.app.registry.all_current();
-    let may_start = |w: &Workflow| {
-        let actor = crate::workflow::engine::Actor {
-            roles: w.roles(who.roles.iter().map(String::as_str)),
-            relation: crate::workflow::engine::Relation::Own,
-        };
-        crate::workflow::engine::may_edit(w, w.initial_stage().id.as_str(), &actor)
-    };
+    let may_start = |w: &Workflow| may_start(w, who);
     // The definition asked for, or else the first one this user may start.
     let pick = match wanted {
         Some(id) => all.iter().find(|v| v.workflow.id() == id),

@@ -91,17 +91,7 @@ fn field_view(
         .map(|p| labelled(p, std::slice::from_ref(f), lang))
         .collect();
     let ty = *f.field_type.get();
-    let kind = match ty {
-        FieldType::Text => "text",
-        FieldType::LongText => "long_text",
-        FieldType::Number => "number",
-        FieldType::Date => "date",
-        FieldType::Choice => "choice",
-        FieldType::Milestones => "milestones",
-        FieldType::Team => "team",
-        FieldType::Attachments => "attachments",
-        FieldType::GoalReview => "goal_review",
-    };
+    let kind = crate::workflow::compile::type_name(ty);
     let list = value.and_then(Value::as_array).cloned().unwrap_or_default();
     let people = |selected: &str| -> Vec<Value> {
         let mut v: Vec<Value> = ctx
@@ -115,12 +105,15 @@ fn field_view(
         }
         v
     };
-    let rows: Vec<Value> = match ty {
-        FieldType::Milestones => list
-            .iter()
+    // The entries, then blank rows to add more.
+    let with_blanks = || {
+        list.iter()
             .map(Some)
             .chain(std::iter::repeat_n(None, BLANK_ROWS))
             .enumerate()
+    };
+    let rows: Vec<Value> = match ty {
+        FieldType::Milestones => with_blanks()
             .map(|(i, m)| {
                 let g = |k: &str| text_of(m.and_then(|m| m.get(k)));
                 json!({"i": i, "title": g("title"), "goal": g("goal"), "start": g("start"),
@@ -128,11 +121,7 @@ fn field_view(
                        "n": i + 1})
             })
             .collect(),
-        FieldType::Team => list
-            .iter()
-            .map(Some)
-            .chain(std::iter::repeat_n(None, BLANK_ROWS))
-            .enumerate()
+        FieldType::Team => with_blanks()
             .map(|(i, m)| {
                 let g = |k: &str| text_of(m.and_then(|m| m.get(k)));
                 json!({"i": i, "duty": g("duty"), "people": people(&g("user")), "n": i + 1})

@@ -113,17 +113,14 @@ async fn list_page(page: &Page, q: ListQuery) -> PageResult {
         .await)
 }
 
-/// Whether the user may start an application of some current definition (edit its initial
-/// stage's form as their own organisation).
+/// Whether the user may start an application of some current definition.
 pub fn may_start_application(page: &Page, who: &crate::app::Principal) -> bool {
-    page.state.app.registry.all_current().iter().any(|v| {
-        let w = &v.workflow;
-        let actor = crate::workflow::engine::Actor {
-            roles: w.roles(who.roles.iter().map(String::as_str)),
-            relation: crate::workflow::engine::Relation::Own,
-        };
-        crate::workflow::engine::may_edit(w, w.initial_stage().id.as_str(), &actor).is_ok()
-    })
+    page.state
+        .app
+        .registry
+        .all_current()
+        .iter()
+        .any(|v| super::edit::may_start(&v.workflow, who).is_ok())
 }
 
 /// The stages as a bar: the declared order of the ordinary stages, then the end the project
@@ -233,8 +230,7 @@ async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult 
         .organisation_name(p.organisation_id)
         .await
         .unwrap_or_default();
-    let notice = notice
-        .filter(|n| n.len() < 40 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let notice = page.notice(notice);
     Ok(page
         .render(
             StatusCode::OK,
@@ -256,7 +252,7 @@ async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult 
                 "refused": refused,
                 "milestones": milestones,
                 "history": history,
-                "notice": notice.map(|n| page.t(&format!("notice.{n}"))),
+                "notice": notice,
             }),
         )
         .await)

@@ -119,9 +119,7 @@ async fn list_page(
             })
         })
         .collect();
-    let notice = q
-        .done
-        .filter(|n| n.len() < 40 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let notice = page.notice(q.done.as_deref());
     let filters: Vec<Value> = [None, Some("open"), Some("promoted"), Some("dropped")]
         .iter()
         .map(|s| {
@@ -144,7 +142,7 @@ async fn list_page(
                 "filters": filters,
                 "errors": error.map(|e| vec![json!({"field": "topic-title", "message": e})]),
                 "typed": {"title": typed.title, "area": typed.area, "description": typed.description},
-                "notice": notice.map(|n| page.t(&format!("notice.{n}"))),
+                "notice": notice,
             }),
         )
         .await)
@@ -225,8 +223,7 @@ async fn topic_page(
         .current(&t.definition_key)
         .map(|v| Utc::now().with_timezone(&v.workflow.timezone).year())
         .unwrap_or_else(|| Utc::now().year());
-    let notice = notice
-        .filter(|n| n.len() < 40 && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    let notice = page.notice(notice.as_deref());
     Ok(page
         .render(
             status,
@@ -247,7 +244,7 @@ async fn topic_page(
                 "may_change": may_change,
                 "year": year,
                 "errors": error.map(|e| vec![json!({"field": "comment", "message": e})]),
-                "notice": notice.map(|n| page.t(&format!("notice.{n}"))),
+                "notice": notice,
             }),
         )
         .await)

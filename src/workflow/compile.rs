@@ -1478,7 +1478,8 @@ fn trim(x: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn type_name(t: FieldType) -> &'static str {
+/// A field type as the format writes it (`long_text`, `goal_review`, ...).
+pub fn type_name(t: FieldType) -> &'static str {
     match t {
         FieldType::Text => "text",
         FieldType::LongText => "long_text",

@@ -1427,3 +1427,183 @@ async fn from_topic_to_mid_term() {
     );
     s.server.stop().await;
 }
+
+/// The implementation phase on the pages, without JavaScript: the road map drawn as SVG, a
+/// progress report with an evidence file (a bad one refused with nothing written), the files
+/// downloadable, guidance written by the district and answered by the subdistrict, and the
+/// other subdistrict refused.
+#[tokio::test]
+async fn progress_and_guidance_on_the_pages() {
+    use common::http::PageClient;
+    let s = site().await;
+    let (p1, _, _) = s.projects().await;
+    let page = |who: &'static str| PageClient::new(s.addr, s.token(who));
+    let member = page("member1").await;
+    let reviewer = page("reviewer1").await;
+    let secretary = page("secretary1").await;
+    let other = page("secretary2").await;
+
+    let shown = member.get(&format!("/projects/{p1}")).await;
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert!(
+        shown.text.contains("<svg") && shown.text.contains("class=\"gantt\""),
+        "{}",
+        shown.text
+    );
+    let t = s.timeline("member1", p1, "2026-02-01").await;
+    let m1 = milestones(&t)[0]["id"].as_i64().unwrap();
+    let form = format!("/projects/{p1}/milestones/{m1}/progress");
+    assert!(
+        shown.text.contains(&format!("action=\"{form}\"")),
+        "a report form"
+    );
+    assert!(shown.text.contains("enctype=\"multipart/form-data\""));
+
+    // Out of range, and a file that is not what its name says: the page again, nothing kept.
+    let bad = member
+        .post_files(&form, &[("percent", None, "150"), ("note", None, "")])
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(bad.text.contains("error-summary"), "{}", bad.text);
+    assert!(bad.text.contains(&format!("href=\"#report-{m1}-percent\"")));
+    let fake = member
+        .post_files(
+            &form,
+            &[
+                ("percent", None, "40"),
+                ("evidence", Some("照片.png"), "not a picture"),
+            ],
+        )
+        .await;
+    assert_eq!(fake.status, 422, "{}", fake.text);
+    assert!(fake.text.contains("照片.png"), "the message names the file");
+    let files = s
+        .get("member1", &format!("/api/v1/projects/{p1}/attachments"))
+        .await;
+    assert_eq!(
+        files.body["items"],
+        json!([]),
+        "a refused report leaves no file"
+    );
+    let t = s.timeline("member1", p1, "2026-02-01").await;
+    assert_eq!(t["reports"], json!([]));
+
+    // The other subdistrict cannot report, and learns nothing.
+    let foreign = other.post_files(&form, &[("percent", None, "40")]).await;
+    assert!(
+        foreign.status == 403 || foreign.status == 404,
+        "{}",
+        foreign.status
+    );
+
+    let ok = member
+        .post_files(
+            &form,
+            &[
+                ("percent", None, "60"),
+                ("note", None, "清理了三个单元"),
+                ("evidence", Some("清理记录.pdf"), "%PDF-1.4 清理记录"),
+                ("evidence", Some(""), ""),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+    assert_eq!(
+        ok.header("location"),
+        Some(format!("/projects/{p1}?done=progress_reported#milestone-{m1}").as_str())
+    );
+    let t = s.timeline("member1", p1, "2026-02-01").await;
+    let reports = t["reports"].as_array().unwrap();
+    assert_eq!(reports.len(), 1, "{t}");
+    assert_eq!(reports[0]["percent"], 60);
+    assert_eq!(reports[0]["note"], "清理了三个单元");
+    let evidence = reports[0]["attachments"].as_array().unwrap();
+    assert_eq!(evidence.len(), 1, "the empty file input is not a file");
+    let shown = secretary.get(&format!("/projects/{p1}")).await;
+    assert!(shown.text.contains("清理记录.pdf") && shown.text.contains("清理了三个单元"));
+    let file = secretary
+        .get(&format!("/api/v1/attachments/{}", evidence[0]))
+        .await;
+    assert_eq!(file.status, 200);
+    assert_eq!(file.text, "%PDF-1.4 清理记录");
+
+    // Guidance: the district writes, the subdistrict answers that message.
+    let bare = secretary
+        .post(
+            &format!("/projects/{p1}/guidance"),
+            &[("body", "我们想先说")],
+        )
+        .await;
+    assert_eq!(
+        bare.status, 422,
+        "the subdistrict answers, it does not open a thread"
+    );
+    let empty = reviewer
+        .post(&format!("/projects/{p1}/guidance"), &[("body", "  ")])
+        .await;
+    assert_eq!(empty.status, 422);
+    assert!(
+        empty.text.contains("href=\"#guidance-new-body\""),
+        "{}",
+        empty.text
+    );
+    let g = reviewer
+        .post(
+            &format!("/projects/{p1}/guidance"),
+            &[("body", "照明要覆盖地下室"), ("milestone", &m1.to_string())],
+        )
+        .await;
+    assert_eq!(g.status, 303, "{}", g.text);
+    let thread = s
+        .get("secretary1", &format!("/api/v1/projects/{p1}/guidance"))
+        .await;
+    let first = thread.body["items"][0]["id"].as_i64().unwrap();
+    let shown = secretary.get(&format!("/projects/{p1}")).await;
+    assert!(shown.text.contains("照明要覆盖地下室"));
+    assert!(
+        shown.text.contains(&format!("id=\"answer-{first}\"")),
+        "an answer form"
+    );
+    assert!(
+        !shown.text.contains("id=\"guidance-new\""),
+        "no new-thread form for them"
+    );
+    let a = secretary
+        .post(
+            &format!("/projects/{p1}/guidance"),
+            &[
+                ("body", "已安排，下周完成"),
+                ("reply_to", &first.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.text);
+    let thread = s
+        .get("reviewer1", &format!("/api/v1/projects/{p1}/guidance"))
+        .await;
+    let items = thread.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[1]["reply_to"], first);
+    assert_eq!(items[1]["body"], "已安排，下周完成");
+    let foreign = other
+        .post(
+            &format!("/projects/{p1}/guidance"),
+            &[("body", "x"), ("reply_to", &first.to_string())],
+        )
+        .await;
+    assert!(
+        foreign.status == 403 || foreign.status == 404,
+        "{}",
+        foreign.status
+    );
+    // A post without the page's token changes nothing.
+    let forged = reviewer
+        .post_raw(&format!("/projects/{p1}/guidance"), &[("body", "伪造")])
+        .await;
+    assert_eq!(forged.status, 403);
+    let thread = s
+        .get("reviewer1", &format!("/api/v1/projects/{p1}/guidance"))
+        .await;
+    assert_eq!(thread.body["items"].as_array().unwrap().len(), 2);
+    s.server.stop().await;
+}

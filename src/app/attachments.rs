@@ -208,17 +208,7 @@ impl App {
             }));
         }
         // The bytes first: a row never points at a missing file.
-        let files = self.files.clone();
-        let owned = bytes.to_vec();
-        let sha = tokio::task::spawn_blocking(move || files.put(&owned))
-            .await
-            .map_err(|e| AppError::Invalid(format!("storing the file failed: {e}")))?
-            .map_err(|e| {
-                tracing::error!(error = %e, "cannot store an attachment");
-                AppError::Store(sea_orm::DbErr::Custom(format!(
-                    "cannot store the file: {e}"
-                )))
-            })?;
+        let sha = self.store_file(bytes.to_vec()).await?;
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
         if let Some(mid) = milestone_id {
@@ -259,6 +249,20 @@ impl App {
         .await?;
         txn.commit().await?;
         Ok(row)
+    }
+
+    /// Put a file's bytes in the file store (off the async threads); answers its SHA-256.
+    pub(crate) async fn store_file(&self, bytes: Vec<u8>) -> AppResult<String> {
+        let files = self.files.clone();
+        tokio::task::spawn_blocking(move || files.put(&bytes))
+            .await
+            .map_err(|e| AppError::Invalid(format!("storing the file failed: {e}")))?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot store an attachment");
+                AppError::Store(sea_orm::DbErr::Custom(format!(
+                    "cannot store the file: {e}"
+                )))
+            })
     }
 
     pub async fn attachments(&self, project_id: i64) -> AppResult<Vec<attachment::Model>> {

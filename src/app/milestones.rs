@@ -4,9 +4,17 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 
+use super::attachments::check_upload;
 use super::projects::{load_for_update, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
 use crate::store::entity::{attachment, milestone, progress_report, project};
+
+/// A file sent with a report.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
 use crate::workflow::engine::{Reason, Refusal, Relation};
 
 fn refused(reason: Reason) -> AppError {
@@ -15,6 +23,49 @@ fn refused(reason: Reason) -> AppError {
     })
 }
 use crate::workflow::model::Scope;
+
+/// May `who` report progress on milestone `m` of `p` now? Its owner, or a user of the
+/// project's own organisation holding an organisation role, while the project is open and in
+/// a stage that takes reports. Pure.
+pub fn may_report(
+    who: &Principal,
+    w: &crate::workflow::Workflow,
+    p: &project::Model,
+    m: &milestone::Model,
+) -> AppResult<()> {
+    let own_role = who.relation(p.organisation_id, p.district_id) == Relation::Own
+        && who.roles.iter().any(|r| {
+            w.role_index
+                .get(r)
+                .is_some_and(|i| *w.role(*i).scope.get() == Scope::Organisation)
+        });
+    if m.owner_user_id != Some(who.user_id) && !own_role {
+        return Err(AppError::Forbidden(crate::workflow::engine::Refusal {
+            reasons: vec![crate::workflow::engine::Reason::OutOfScope],
+        }));
+    }
+    if w.is_terminal(&p.stage) {
+        return Err(refused(Reason::ProjectClosed {
+            stage: p.stage.clone(),
+        }));
+    }
+    // Only where the definition takes reports: after implementation a report would rewrite
+    // what acceptance and the overdue deductions read.
+    if !w.takes_progress_reports(&p.stage) {
+        return Err(refused(Reason::NoProgressReports {
+            stage: p.stage.clone(),
+            taken_in: w
+                .definition
+                .stages
+                .iter()
+                .zip(&w.progress_stages)
+                .filter(|(_, on)| **on)
+                .map(|(s, _)| s.id.to_string())
+                .collect(),
+        }));
+    }
+    Ok(())
+}
 
 impl App {
     /// The owner (or a user of the project's organisation with an organisation role) reports
@@ -42,7 +93,38 @@ impl App {
         evidence: &[i64],
         now: DateTime<Utc>,
     ) -> AppResult<milestone::Model> {
-        if evidence.len() > 20 {
+        self.report(who, milestone_id, percent, note, evidence, &[], now)
+            .await
+    }
+
+    /// A progress report with files uploaded with it (the pages' form): each file is checked
+    /// before anything is written, and the report and its evidence rows are one transaction,
+    /// so a refused report leaves no attachment behind.
+    pub async fn report_progress_with_files(
+        &self,
+        who: &Principal,
+        milestone_id: i64,
+        percent: i32,
+        note: &str,
+        files: &[NewFile],
+        now: DateTime<Utc>,
+    ) -> AppResult<milestone::Model> {
+        self.report(who, milestone_id, percent, note, &[], files, now)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn report(
+        &self,
+        who: &Principal,
+        milestone_id: i64,
+        percent: i32,
+        note: &str,
+        evidence: &[i64],
+        files: &[NewFile],
+        now: DateTime<Utc>,
+    ) -> AppResult<milestone::Model> {
+        if evidence.len() + files.len() > 20 {
             return Err(AppError::Invalid(
                 "a report carries at most 20 attachments".into(),
             ));
@@ -57,6 +139,12 @@ impl App {
                 "the note is longer than 5000 characters".into(),
             ));
         }
+        let mut checked = Vec::with_capacity(files.len());
+        for f in files {
+            let kind = check_upload(&f.name, &f.bytes)
+                .map_err(|p| AppError::Invalid(format!("{}: {p}", f.name)))?;
+            checked.push(kind);
+        }
         let now = audit::normalise_time(now);
         let m = milestone::Entity::find_by_id(milestone_id)
             .one(&self.db.read)
@@ -65,40 +153,16 @@ impl App {
                 what: "milestone",
                 id: milestone_id.to_string(),
             })?;
+        // The bytes before the rows, outside the write transaction (content-addressed: a file no
+        // row names is harmless, a row naming a missing file is not).
+        let mut stored = Vec::with_capacity(files.len());
+        for f in files {
+            stored.push(self.store_file(f.bytes.clone()).await?);
+        }
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, m.project_id).await?;
         let w = self.workflow_of(&p).await?;
-        let own_role = who.relation(p.organisation_id, p.district_id) == Relation::Own
-            && who.roles.iter().any(|r| {
-                w.role_index
-                    .get(r)
-                    .is_some_and(|i| *w.role(*i).scope.get() == Scope::Organisation)
-            });
-        if m.owner_user_id != Some(who.user_id) && !own_role {
-            return Err(AppError::Forbidden(crate::workflow::engine::Refusal {
-                reasons: vec![crate::workflow::engine::Reason::OutOfScope],
-            }));
-        }
-        if w.is_terminal(&p.stage) {
-            return Err(refused(Reason::ProjectClosed {
-                stage: p.stage.clone(),
-            }));
-        }
-        // Only where the definition takes reports: after implementation a report would rewrite
-        // what acceptance and the overdue deductions read.
-        if !w.takes_progress_reports(&p.stage) {
-            return Err(refused(Reason::NoProgressReports {
-                stage: p.stage.clone(),
-                taken_in: w
-                    .definition
-                    .stages
-                    .iter()
-                    .zip(&w.progress_stages)
-                    .filter(|(_, on)| **on)
-                    .map(|(s, _)| s.id.to_string())
-                    .collect(),
-            }));
-        }
+        may_report(who, &w, &p, &m)?;
         // A done milestone stays done on the day it was reported: a later report may add a note
         // and evidence at 100 percent, never move or undo the date.
         if let Some(done_at) = m.done_at.filter(|_| percent < 100) {
@@ -143,6 +207,24 @@ impl App {
             row.report_id = Set(Some(report.id));
             row.milestone_id = Set(Some(m.id));
             row.update(&txn).await?;
+        }
+        let mut evidence = evidence.to_vec();
+        for ((f, kind), sha) in files.iter().zip(&checked).zip(&stored) {
+            let row = attachment::ActiveModel {
+                project_id: Set(p.id),
+                milestone_id: Set(Some(m.id)),
+                report_id: Set(Some(report.id)),
+                uploader_user_id: Set(who.user_id),
+                file_name: Set(f.name.clone()),
+                content_type: Set(kind.to_string()),
+                size_bytes: Set(f.bytes.len() as i64),
+                sha256: Set(sha.clone()),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            evidence.push(row.id);
         }
         let done = milestone::Entity::find()
             .filter(milestone::Column::ProjectId.eq(p.id))

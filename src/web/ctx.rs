@@ -122,6 +122,12 @@ pub fn safe_next(next: Option<&str>) -> String {
 }
 
 impl Page {
+    /// A page without a session whose anti-forgery cookie was only now made: a form posted from
+    /// it cannot carry a token we gave out.
+    pub fn is_anonymous_form(&self) -> bool {
+        self.new_csrf_cookie
+    }
+
     pub fn token(&self) -> Option<String> {
         self.token.clone()
     }
@@ -250,7 +256,7 @@ pub struct Posted<T> {
 /// the browser sends it; otherwise a real `Origin` must be this host. `Origin: null` is what
 /// browsers send under `Referrer-Policy: no-referrer` (which every answer carries), so it
 /// proves nothing either way: the anti-forgery token still decides.
-fn cross_site(h: &HeaderMap) -> bool {
+pub(super) fn cross_site(h: &HeaderMap) -> bool {
     if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return site == "cross-site";
     }
@@ -305,8 +311,12 @@ impl Page {
 
 /// After a successful post: see the result (post/redirect/get), with a notice key.
 pub fn done(to: &str, notice: &str) -> Response {
-    let sep = if to.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{to}{sep}done={notice}")).into_response()
+    let (path, fragment) = match to.split_once('#') {
+        Some((p, f)) => (p, format!("#{f}")),
+        None => (to, String::new()),
+    };
+    let sep = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{sep}done={notice}{fragment}")).into_response()
 }
 
 /// Fields of a posted form as a map (for forms generated from a definition).

@@ -54,21 +54,8 @@ impl PageError {
                 return Redirect::to("/login").into_response();
             }
             PageError::App(e, w) => {
-                let api = ApiError::from_app(e, page.lang, w.as_deref());
-                let reasons: Vec<String> = api.extra["reasons"]
-                    .as_array()
-                    .map(|rs| {
-                        rs.iter()
-                            .filter_map(|r| r["message"].as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let detail = if reasons.is_empty() {
-                    api.detail
-                } else {
-                    String::new()
-                };
-                (api.status, api.title, detail, reasons)
+                let x = explain(e, page.lang, w.as_deref());
+                (x.status, x.title, x.detail, x.reasons)
             }
             PageError::Forged => (
                 StatusCode::FORBIDDEN,
@@ -103,6 +90,49 @@ impl PageError {
             json!({"heading": heading, "detail": detail, "reasons": reasons, "status": status.as_u16()}),
         )
         .await
+    }
+}
+
+/// A use case's refusal in the user's words: the engine's reasons where it gave some, else
+/// the detail.
+pub struct Explained {
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: String,
+    pub reasons: Vec<String>,
+}
+
+impl Explained {
+    /// Every line of it, for a message beside a form.
+    pub fn lines(&self) -> Vec<String> {
+        if self.reasons.is_empty() {
+            vec![self.detail.clone()]
+        } else {
+            self.reasons.clone()
+        }
+    }
+}
+
+pub fn explain(e: AppError, lang: crate::http::error::Lang, w: Option<&Workflow>) -> Explained {
+    let api = ApiError::from_app(e, lang, w);
+    let reasons: Vec<String> = api.extra["reasons"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r["message"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let detail = if reasons.is_empty() {
+        api.detail
+    } else {
+        String::new()
+    };
+    Explained {
+        status: api.status,
+        title: api.title,
+        detail,
+        reasons,
     }
 }
 

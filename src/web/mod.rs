@@ -5,18 +5,23 @@
 //! - `render`, `i18n`: templates (`templates/pages/`, `templates/partials/`) and their words
 //! - `error`: every refusal as a page
 //! - `forms`: forms generated from a definition's stage form (views and posted values), pure
-//! - one module per area: `auth`, `home`, `projects`, `edit` (filling in forms), `topics`
+//! - `upload`: the extractor of forms with files; `gantt`: the road map as SVG, pure
+//! - one module per area: `auth`, `home`, `projects`, `implementation` (road map, reports,
+//!   guidance), `edit` (filling in forms), `topics`
 
 pub mod auth;
 pub mod ctx;
 pub mod edit;
 pub mod error;
 pub mod forms;
+pub mod gantt;
 pub mod home;
 pub mod i18n;
+pub mod implementation;
 pub mod projects;
 pub mod render;
 pub mod topics;
+pub mod upload;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -41,4 +46,9 @@ pub fn routes() -> Router<AppState> {
         .route("/projects/{id}/form", get(edit::edit_page).post(edit::save))
         .route("/projects/{id}", get(projects::show))
         .route("/projects/{id}/actions", post(projects::act))
+        .route(
+            "/projects/{id}/milestones/{mid}/progress",
+            post(implementation::report),
+        )
+        .route("/projects/{id}/guidance", post(implementation::guide))
 }

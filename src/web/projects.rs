@@ -162,7 +162,7 @@ pub fn stage_bar(w: &Workflow, current: &str, lang: &str) -> Vec<Value> {
 }
 
 pub async fn show(page: Page, Path(id): Path<i64>, Query(q): Query<DoneQuery>) -> Response {
-    let r = project_page(&page, id, q.done.as_deref()).await;
+    let r = project_page(&page, id, q.done.as_deref(), None).await;
     respond(&page, r).await
 }
 
@@ -171,7 +171,32 @@ pub struct DoneQuery {
     done: Option<String>,
 }
 
-async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult {
+/// What was wrong with a form posted from the project page: the form (`at`, the id its inputs
+/// start with), the input to go to, and the messages shown beside it.
+pub struct FormProblem {
+    pub at: String,
+    pub field: String,
+    pub messages: Vec<String>,
+}
+
+impl FormProblem {
+    pub fn new(at: &str, field: &str, messages: Vec<String>) -> FormProblem {
+        FormProblem {
+            at: at.to_string(),
+            field: field.to_string(),
+            messages,
+        }
+    }
+}
+
+/// The project page; with a problem, the page again at 422 with the form's messages beside it
+/// and in the error summary.
+pub async fn project_page(
+    page: &Page,
+    id: i64,
+    notice: Option<&str>,
+    problem: Option<FormProblem>,
+) -> PageResult {
     let who = page.require_user()?;
     let s = &page.state;
     let lang = page.lang.code();
@@ -194,16 +219,14 @@ async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult 
     };
     let allowed: Vec<Value> = allowed.iter().map(action_view).collect();
     let refused: Vec<Value> = refused.iter().map(action_view).collect();
-    let milestones: Vec<Value> = s
-        .app
-        .milestones(id)
-        .await?
-        .into_iter()
-        .map(|m| {
-            json!({
-                "id": m.id, "title": m.title, "owner": m.owner_login,
-                "due": m.due_date.to_string(), "percent": m.percent, "done": m.done_at.is_some(),
-            })
+    let implementation =
+        super::implementation::section(page, &who, &p, &w, problem.as_ref()).await?;
+    let errors: Vec<Value> = problem
+        .iter()
+        .flat_map(|x| {
+            x.messages
+                .iter()
+                .map(|m| json!({"field": format!("{}-{}", x.at, x.field), "message": m}))
         })
         .collect();
     let history = s.app.history(id).await?;
@@ -231,9 +254,14 @@ async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult 
         .await
         .unwrap_or_default();
     let notice = page.notice(notice);
+    let status = if problem.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     Ok(page
         .render(
-            StatusCode::OK,
+            status,
             "project",
             &p.title,
             json!({
@@ -250,7 +278,8 @@ async fn project_page(page: &Page, id: i64, notice: Option<&str>) -> PageResult 
                 "can_edit": can_edit,
                 "allowed": allowed,
                 "refused": refused,
-                "milestones": milestones,
+                "work": implementation,
+                "errors": errors,
                 "history": history,
                 "notice": notice,
             }),

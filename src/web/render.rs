@@ -29,6 +29,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/partials/stage_bar.hbs"),
     ),
     ("csrf", include_str!("../../templates/partials/csrf.hbs")),
+    ("work", include_str!("../../templates/partials/work.hbs")),
     (
         "project_table",
         include_str!("../../templates/partials/project_table.hbs"),
@@ -73,7 +74,7 @@ static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
 fn is_partial(name: &str) -> bool {
     matches!(
         name,
-        "layout" | "error_summary" | "field" | "stage_bar" | "csrf" | "project_table"
+        "layout" | "error_summary" | "field" | "stage_bar" | "csrf" | "project_table" | "work"
     )
 }
 

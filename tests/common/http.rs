@@ -204,3 +204,103 @@ pub async fn start_with(
     ));
     (addr, Server { stop, task })
 }
+
+/// A signed-in browser without a browser: the session cookie and the anti-forgery token of
+/// its pages, for getting pages and posting their forms (urlencoded or with files).
+#[allow(dead_code)]
+pub struct PageClient {
+    pub addr: SocketAddr,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// The anti-forgery token of the first form on a page.
+#[allow(dead_code)]
+pub fn csrf_in(text: &str) -> Option<String> {
+    let at = text.find("name=\"_csrf\" value=\"")? + 20;
+    text.get(at..at + 32).map(str::to_string)
+}
+
+#[allow(dead_code)]
+impl PageClient {
+    /// The pages of the user whose session token this is (see [`login`]).
+    pub async fn new(addr: SocketAddr, token: &str) -> PageClient {
+        let cookie = format!("sp_session={token}");
+        let home = call(addr, "GET", "/home", None, &[("Cookie", &cookie)], None).await;
+        assert_eq!(home.status, 200, "home page: {}", home.text);
+        let csrf = csrf_in(&home.text).expect("the home page has a form with a token");
+        PageClient { addr, cookie, csrf }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        call(
+            self.addr,
+            "GET",
+            path,
+            None,
+            &[("Cookie", &self.cookie)],
+            None,
+        )
+        .await
+    }
+
+    /// Post a form as the page would (with the page's token).
+    pub async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let mut all = vec![("_csrf", self.csrf.as_str())];
+        all.extend_from_slice(pairs);
+        self.post_raw(path, &all).await
+    }
+
+    /// Post exactly these fields (no token added).
+    pub async fn post_raw(&self, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs {
+            body.append_pair(k, v);
+        }
+        let body = body.finish();
+        call(
+            self.addr,
+            "POST",
+            path,
+            None,
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", &self.cookie),
+            ],
+            Some(&body),
+        )
+        .await
+    }
+
+    /// Post a form with files: `(name, Some(file name), content)` is a file,
+    /// `(name, None, value)` a text field; the page's token is added first.
+    pub async fn post_files(&self, path: &str, parts: &[(&str, Option<&str>, &str)]) -> Reply {
+        let boundary = "----sp-page-boundary-5f2c9a";
+        let mut body = String::new();
+        let token = [("_csrf", None, self.csrf.as_str())];
+        for (name, file_name, content) in token.iter().chain(parts) {
+            body.push_str(&format!("--{boundary}\r\n"));
+            match file_name {
+                Some(f) => body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )),
+                None => body.push_str(&format!(
+                    "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                )),
+            }
+            body.push_str(content);
+            body.push_str("\r\n");
+        }
+        body.push_str(&format!("--{boundary}--\r\n"));
+        let ct = format!("multipart/form-data; boundary={boundary}");
+        call(
+            self.addr,
+            "POST",
+            path,
+            None,
+            &[("Content-Type", &ct), ("Cookie", &self.cookie)],
+            Some(&body),
+        )
+        .await
+    }
+}

@@ -1217,3 +1217,263 @@ async fn concurrent_residents_each_count_once() {
     );
     assert_eq!(audit::verify(&app.db.read).await.unwrap().broken, None);
 }
+
+/// Acceptance on the pages, without JavaScript: the self-check sheet generated from the rubric
+/// (problems named by criterion beside the inputs), the review team assigned with the
+/// conflict-of-interest rule shown, a site visit with a photo, a reviewer's sheet with the
+/// others' hidden until theirs is in, and a batch of appraisal codes issued to its print sheet;
+/// the other subdistrict refused.
+#[tokio::test]
+async fn acceptance_on_the_pages() {
+    use common::http::PageClient;
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 2, USERS).await;
+    set_passwords(app).await;
+    let id = to_self_check(app, &w, 1, "破解停车难", &[]).await;
+    let (addr, server) = start(app).await;
+    let pages =
+        |who: &'static str| async move { PageClient::new(addr, &login(addr, who).await).await };
+    let sec = pages("secretary1").await;
+    let admin = pages("admin").await;
+    let rev2 = pages("reviewer2").await;
+    let rev3 = pages("reviewer3").await;
+    let other = pages("secretary2").await;
+    let path = format!("/projects/{id}");
+
+    // The self-check sheet: every criterion with its maximum.
+    let shown = sec.get(&path).await;
+    assert_eq!(shown.status, 200);
+    assert!(
+        shown.text.contains("id=\"sheet-self_check\""),
+        "{}",
+        shown.text
+    );
+    assert!(
+        shown.text.contains("name=\"c.goal_achievement\"") && shown.text.contains("max=\"40\"")
+    );
+    assert!(
+        shown.text.contains("/static/score.js"),
+        "the running total where scripts run"
+    );
+    let action = format!("/projects/{id}/scores/self_check");
+    let bad = sec
+        .post(
+            &action,
+            &[
+                ("c.goal_achievement", "45"),
+                ("c.measures_implemented", "20"),
+                ("c.resident_feedback", ""),
+                ("c.documentation", "8"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    assert!(bad
+        .text
+        .contains("href=\"#sheet-self_check-goal_achievement\""));
+    assert!(
+        bad.text.contains("“目标完成情况”的分数须在 0 到 40 之间"),
+        "{}",
+        bad.text
+    );
+    assert!(bad.text.contains("请为“群众反映”填写 0 到 20 之间的分数"));
+    assert!(bad.text.contains("value=\"20\""), "what was typed is kept");
+    let foreign = other.post(&action, &[("c.goal_achievement", "1")]).await;
+    assert!(
+        foreign.status == 403 || foreign.status == 404,
+        "{}",
+        foreign.status
+    );
+    let ok = sec
+        .post(
+            &action,
+            &[
+                ("c.goal_achievement", "36"),
+                ("c.measures_implemented", "27.5"),
+                ("c.resident_feedback", "18"),
+                ("c.documentation", "9"),
+                ("comment", "自评"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 303, "{}", ok.text);
+    let p = app.project(id).await.unwrap();
+    let sheets = app.score_sheets(w.user("admin"), &p).await.unwrap();
+    assert_eq!(sheets.sheets.len(), 1);
+    assert_eq!(sheets.sheets[0].total, 90.5);
+    let shown = sec.get(&path).await;
+    assert!(
+        !shown.text.contains("id=\"sheet-self_check\""),
+        "one sheet per scorer"
+    );
+    assert!(shown.text.contains("90.5"));
+
+    // Self-check filed (through the use cases), the upper review starts.
+    let v = app.project(id).await.unwrap().version;
+    app.edit_form(
+        w.user("secretary1"),
+        id,
+        v,
+        obj(json!({
+            "self_check_report": "逐项对照。",
+            "goal_review": [
+                {"goal": "摸清底数", "result": "achieved", "evidence": "报告"},
+                {"goal": "新增车位200个", "result": "achieved", "evidence": "验收单"},
+                {"goal": "共享机制运行", "result": "partly", "evidence": "记录"}
+            ]
+        })),
+        day(11, 2),
+    )
+    .await
+    .unwrap();
+    for (who, a) in [
+        ("secretary1", "submit_self_check"),
+        ("reviewer1", "start_upper_review"),
+    ] {
+        app.take_action(w.user(who), id, act(a, None), chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+
+    // The team: district reviewers offered, the subdistrict's own cadre refused with the reason.
+    let shown = admin.get(&path).await;
+    let r2 = w.user("reviewer2").user_id;
+    let local = w.user("localreviewer").user_id;
+    assert!(
+        shown.text.contains(&format!("<option value=\"{r2}\">")),
+        "{}",
+        shown.text
+    );
+    assert!(
+        !shown.text.contains(&format!("<option value=\"{local}\">")),
+        "own subdistrict not offered"
+    );
+    let team = format!("/projects/{id}/reviewers");
+    let refused = admin.post(&team, &[("reviewer", &local.to_string())]).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    assert!(
+        refused.text.contains("第1街道"),
+        "the conflict names the subdistrict: {}",
+        refused.text
+    );
+    for who in ["reviewer2", "reviewer3"] {
+        let r = admin
+            .post(&team, &[("reviewer", &w.user(who).user_id.to_string())])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.text);
+    }
+    assert_eq!(app.reviewers(id).await.unwrap().len(), 2);
+    let no = rev2
+        .post(
+            &team,
+            &[("reviewer", &w.user("reviewer4").user_id.to_string())],
+        )
+        .await;
+    assert!(no.status == 403, "only the admin assigns: {}", no.status);
+
+    // A site visit with a photo.
+    let today = chrono::Utc::now().date_naive().to_string();
+    let visit = rev2
+        .post_files(
+            &format!("/projects/{id}/visits"),
+            &[
+                ("visited_on", None, &today),
+                ("notes", None, "现场查看车位"),
+                ("photos", Some("现场.pdf"), "%PDF-1.4 现场"),
+            ],
+        )
+        .await;
+    assert_eq!(visit.status, 303, "{}", visit.text);
+    let visits = app.site_visits(id).await.unwrap();
+    assert_eq!(visits.len(), 1);
+    assert_eq!(visits[0].photos.len(), 1);
+    assert!(rev3.get(&path).await.text.contains("现场.pdf"));
+    let not_assigned = pages("reviewer4").await;
+    let r = not_assigned
+        .post_files(
+            &format!("/projects/{id}/visits"),
+            &[
+                ("visited_on", None, &today),
+                ("photos", Some("x.pdf"), "%PDF-1.4 x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(
+        app.attachments(id).await.unwrap().len(),
+        1,
+        "no photo kept for a refused visit"
+    );
+
+    // Sheets: reviewer3 sees that a sheet exists, not its figures, until theirs is in.
+    let upper = format!("/projects/{id}/scores/upper_review");
+    let r = rev2
+        .post(
+            &upper,
+            &[
+                ("c.goal_completion", "27"),
+                ("c.actual_effect", "26"),
+                ("c.innovation", "15"),
+                ("c.resident_benefit", "17"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let seen = rev3.get(&path).await;
+    assert!(seen.text.contains("id=\"sheet-upper_review\""));
+    assert!(
+        !seen.text.contains(">85<"),
+        "the other sheet's total is hidden"
+    );
+    assert!(seen.text.contains("份其他评审的评分"), "{}", seen.text);
+
+    // Codes: issued from the page, then printed.
+    app.take_action(
+        w.user("reviewer1"),
+        id,
+        act("finish_upper_review", None),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap_err();
+    let p = app.project(id).await.unwrap();
+    assert_eq!(p.stage, "upper_review", "three sheets are needed");
+    assert!(
+        !admin.get(&path).await.text.contains("id=\"codes-form\""),
+        "no codes before the appraisal"
+    );
+    let none = admin
+        .post(&format!("/projects/{id}/codes"), &[("count", "0")])
+        .await;
+    assert_eq!(none.status, 422, "{}", none.text);
+    let codes = admin
+        .post(&format!("/projects/{id}/codes"), &[("count", "3")])
+        .await;
+    assert_eq!(codes.status, 303, "{}", codes.text);
+    let sheet = codes.header("location").unwrap().to_string();
+    assert!(
+        sheet.starts_with(&format!("/print/projects/{id}/tokens/")),
+        "{sheet}"
+    );
+    let batches = app.token_batches(id, chrono::Utc::now()).await.unwrap();
+    assert_eq!(batches.len(), 1, "{batches:?}");
+    assert!(sheet.ends_with(&batches[0].batch));
+    let printed = admin.get(&sheet).await;
+    assert_eq!(printed.status, 200, "{sheet}: {}", printed.text);
+    assert_eq!(printed.text.matches("<svg").count(), 3, "three QR codes");
+    let listed = admin.get(&path).await;
+    assert!(
+        listed.text.contains(&format!("href=\"{sheet}\"")),
+        "the batch is listed"
+    );
+    let foreign = other
+        .post(&format!("/projects/{id}/codes"), &[("count", "3")])
+        .await;
+    assert!(
+        foreign.status == 403 || foreign.status == 404,
+        "{}",
+        foreign.status
+    );
+    server.stop().await;
+}

@@ -101,7 +101,7 @@ fn forbidden(reason: Reason) -> AppError {
 }
 
 /// The reviewers part of a workflow (the upper review).
-fn reviewers_part(w: &Workflow) -> AppResult<&crate::workflow::model::Part> {
+pub fn reviewers_part(w: &Workflow) -> AppResult<&crate::workflow::model::Part> {
     w.definition
         .scoring
         .iter()
@@ -112,7 +112,7 @@ fn reviewers_part(w: &Workflow) -> AppResult<&crate::workflow::model::Part> {
 
 /// May `who` assign reviewers to `p`? A district user holding one of the part's `assigned_by`
 /// roles, or any district role when it names none.
-fn may_assign(
+pub fn may_assign(
     w: &Workflow,
     part: &crate::workflow::model::Part,
     who: &Principal,
@@ -133,6 +133,20 @@ fn not_closed(w: &Workflow, p: &project::Model) -> AppResult<()> {
         }));
     }
     Ok(())
+}
+
+/// May `who` record a site visit of `p`: an assigned district user, while the project is open.
+fn visit_allowed(
+    who: &Principal,
+    w: &Workflow,
+    p: &project::Model,
+    assigned: bool,
+) -> AppResult<()> {
+    who.may_use_scope(w, p, Scope::District)?;
+    if !assigned {
+        return Err(forbidden(Reason::NotAssigned));
+    }
+    not_closed(w, p)
 }
 
 pub(crate) async fn is_assigned<C: sea_orm::ConnectionTrait>(
@@ -356,11 +370,7 @@ impl App {
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
         let w = self.workflow_of(&p).await?;
-        who.may_use_scope(&w, &p, Scope::District)?;
-        if !is_assigned(&txn, p.id, who.user_id).await? {
-            return Err(forbidden(Reason::NotAssigned));
-        }
-        not_closed(&w, &p)?;
+        visit_allowed(who, &w, &p, is_assigned(&txn, p.id, who.user_id).await?)?;
         let today = now.with_timezone(&w.timezone).date_naive();
         if visited_on > today {
             return Err(AppError::Invalid(format!(
@@ -407,6 +417,17 @@ impl App {
             photos: photos.to_vec(),
             recorded_at: now,
         })
+    }
+
+    /// Whether `who` may record a site visit of `p` now (asked before photos are stored).
+    pub async fn may_record_visit(&self, who: &Principal, p: &project::Model) -> AppResult<()> {
+        let w = self.workflow_of(p).await?;
+        visit_allowed(
+            who,
+            &w,
+            p,
+            is_assigned(&self.db.read, p.id, who.user_id).await?,
+        )
     }
 
     pub async fn site_visits(&self, project_id: i64) -> AppResult<Vec<SiteVisitView>> {

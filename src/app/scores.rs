@@ -26,6 +26,53 @@ fn bump(counts: Vec<(String, u32)>, part: &str) -> String {
     serde_json::to_string(&m).unwrap_or_else(|_| "{}".into())
 }
 
+/// May `who` file a sheet for `part` of `p` now (`assigned`: they are one of its reviewers)?
+/// The project's own organisation for a self-check, an assigned district user for reviewer
+/// parts; while the project is open, in a stage whose way out needs the part. Pure.
+pub fn may_score(
+    who: &Principal,
+    w: &crate::workflow::Workflow,
+    p: &project::Model,
+    part: &crate::workflow::model::Part,
+    assigned: bool,
+) -> AppResult<()> {
+    match part.source.get() {
+        PartSource::SelfCheck => {
+            who.may_use_scope(w, p, Scope::Organisation)?;
+        }
+        PartSource::Reviewers => {
+            who.may_use_scope(w, p, Scope::District)?;
+            if !assigned {
+                return Err(forbidden(Reason::NotAssigned));
+            }
+        }
+        PartSource::Appraisal => {
+            return Err(AppError::Invalid(format!(
+                "part `{}` is rated by residents, not scored",
+                part.id
+            )));
+        }
+    }
+    if w.is_terminal(&p.stage) {
+        return Err(AppError::Refused(Refusal {
+            reasons: vec![Reason::ProjectClosed {
+                stage: p.stage.clone(),
+            }],
+        }));
+    }
+    // Sheets are taken in the stages whose way out needs them (`score_present`).
+    let stages = w.scoring_stages(&part.id);
+    if !stages.contains(&p.stage.as_str()) {
+        return Err(AppError::Refused(Refusal {
+            reasons: vec![Reason::WrongStage {
+                stage: p.stage.clone(),
+                allowed_from: stages.iter().map(|s| s.to_string()).collect(),
+            }],
+        }));
+    }
+    Ok(())
+}
+
 impl App {
     /// Submit one scorer's sheet for a part: the project's own organisation for a self-check,
     /// a district user (never one of the project's own organisation) for reviewer parts.
@@ -47,39 +94,8 @@ impl App {
                 "`{part_id}` is not a scoring part of this workflow"
             ))
         })?;
-        match part.source.get() {
-            PartSource::SelfCheck => {
-                who.may_use_scope(&w, &p, Scope::Organisation)?;
-            }
-            PartSource::Reviewers => {
-                who.may_use_scope(&w, &p, Scope::District)?;
-                if !super::acceptance::is_assigned(&txn, p.id, who.user_id).await? {
-                    return Err(forbidden(Reason::NotAssigned));
-                }
-            }
-            PartSource::Appraisal => {
-                return Err(AppError::Invalid(format!(
-                    "part `{part_id}` is rated by residents, not scored"
-                )));
-            }
-        }
-        if w.is_terminal(&p.stage) {
-            return Err(AppError::Refused(Refusal {
-                reasons: vec![Reason::ProjectClosed {
-                    stage: p.stage.clone(),
-                }],
-            }));
-        }
-        // Sheets are taken in the stages whose way out needs them (`score_present`).
-        let stages = w.scoring_stages(part_id);
-        if !stages.contains(&p.stage.as_str()) {
-            return Err(AppError::Refused(Refusal {
-                reasons: vec![Reason::WrongStage {
-                    stage: p.stage.clone(),
-                    allowed_from: stages.iter().map(|s| s.to_string()).collect(),
-                }],
-            }));
-        }
+        let assigned = super::acceptance::is_assigned(&txn, p.id, who.user_id).await?;
+        may_score(who, &w, &p, part, assigned)?;
         let values = scoring::check_sheet(part, criteria)
             .map_err(|problems| AppError::Invalid(problems.join("; ")))?;
         let exists = score_sheet::Entity::find()

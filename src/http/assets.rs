@@ -31,6 +31,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/css; charset=utf-8",
         include_bytes!("../../static/app.css"),
     ),
+    (
+        "score.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/score.js"),
+    ),
 ];
 
 const CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600, must-revalidate");

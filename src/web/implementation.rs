@@ -179,7 +179,7 @@ async fn take_report(posted: &PostedFiles, id: i64, mid: i64) -> PageResult {
                 page,
                 id,
                 None,
-                Some(FormProblem::new(&at, "percent", x.lines())),
+                Some(FormProblem::refused(&at, "percent", x)),
             )
             .await
         }
@@ -244,13 +244,7 @@ async fn post(page: &Page, id: i64, form: GuidanceForm) -> PageResult {
         Err(e) => {
             let w = page.state.app.workflow_of(&p).await.ok();
             let x = explain(e, page.lang, w.as_deref());
-            project_page(
-                page,
-                id,
-                None,
-                Some(FormProblem::new(&at, "body", x.lines())),
-            )
-            .await
+            project_page(page, id, None, Some(FormProblem::refused(&at, "body", x))).await
         }
     }
 }

@@ -7,8 +7,10 @@
 //! - `forms`: forms generated from a definition's stage form (views and posted values), pure
 //! - `upload`: the extractor of forms with files; `gantt`: the road map as SVG, pure
 //! - one module per area: `auth`, `home`, `projects`, `implementation` (road map, reports,
-//!   guidance), `edit` (filling in forms), `topics`
+//!   guidance), `acceptance` (score sheets, review team, site visits, appraisal codes),
+//!   `edit` (filling in forms), `topics`
 
+pub mod acceptance;
 pub mod auth;
 pub mod ctx;
 pub mod edit;
@@ -51,4 +53,16 @@ pub fn routes() -> Router<AppState> {
             post(implementation::report),
         )
         .route("/projects/{id}/guidance", post(implementation::guide))
+        .route("/projects/{id}/scores/{part}", post(acceptance::score))
+        .route("/projects/{id}/reviewers", post(acceptance::assign))
+        .route(
+            "/projects/{id}/reviewers/{uid}/remove",
+            post(acceptance::unassign),
+        )
+        .route("/projects/{id}/visits", post(acceptance::visit))
+        .route("/projects/{id}/codes", post(acceptance::issue))
+        .route(
+            "/projects/{id}/codes/{batch}/revoke",
+            post(acceptance::revoke),
+        )
 }

@@ -177,6 +177,9 @@ pub struct FormProblem {
     pub at: String,
     pub field: String,
     pub messages: Vec<String>,
+    /// The answer's status: 422 for what was typed, the use case's own (403, 409…) for a
+    /// refusal.
+    pub status: StatusCode,
 }
 
 impl FormProblem {
@@ -185,6 +188,15 @@ impl FormProblem {
             at: at.to_string(),
             field: field.to_string(),
             messages,
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    /// A use case's refusal shown beside the form it came from, with its status.
+    pub fn refused(at: &str, field: &str, x: super::error::Explained) -> FormProblem {
+        FormProblem {
+            status: x.status,
+            ..FormProblem::new(at, field, x.lines())
         }
     }
 }
@@ -196,6 +208,17 @@ pub async fn project_page(
     id: i64,
     notice: Option<&str>,
     problem: Option<FormProblem>,
+) -> PageResult {
+    project_page_with(page, id, notice, problem, None).await
+}
+
+/// The project page, with a score sheet's problems shown in its form.
+pub async fn project_page_with(
+    page: &Page,
+    id: i64,
+    notice: Option<&str>,
+    problem: Option<FormProblem>,
+    sheet: Option<super::acceptance::SheetProblem>,
 ) -> PageResult {
     let who = page.require_user()?;
     let s = &page.state;
@@ -221,7 +244,9 @@ pub async fn project_page(
     let refused: Vec<Value> = refused.iter().map(action_view).collect();
     let implementation =
         super::implementation::section(page, &who, &p, &w, problem.as_ref()).await?;
-    let errors: Vec<Value> = problem
+    let acceptance =
+        super::acceptance::section(page, &who, &p, &w, problem.as_ref(), sheet.as_ref()).await?;
+    let mut errors: Vec<Value> = problem
         .iter()
         .flat_map(|x| {
             x.messages
@@ -229,6 +254,19 @@ pub async fn project_page(
                 .map(|m| json!({"field": format!("{}-{}", x.at, x.field), "message": m}))
         })
         .collect();
+    if let Some(sh) = &sheet {
+        for (c, m) in &sh.problems {
+            errors.push(json!({"field": format!("sheet-{}-{c}", sh.part), "message": m}));
+        }
+        for m in &sh.other {
+            errors.push(json!({"field": format!("sheet-{}", sh.part), "message": m}));
+        }
+    }
+    let failed = match (&problem, &sheet) {
+        (Some(x), _) => Some(x.status),
+        (None, Some(sh)) => Some(sh.status),
+        (None, None) => None,
+    };
     let history = s.app.history(id).await?;
     let names = user_names(page, history.iter().filter_map(|e| e.actor_user_id)).await;
     let history: Vec<Value> = history
@@ -254,11 +292,7 @@ pub async fn project_page(
         .await
         .unwrap_or_default();
     let notice = page.notice(notice);
-    let status = if problem.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = failed.unwrap_or(StatusCode::OK);
     Ok(page
         .render(
             status,
@@ -279,6 +313,8 @@ pub async fn project_page(
                 "allowed": allowed,
                 "refused": refused,
                 "work": implementation,
+                "scripts": if acceptance["parts"].as_array().is_some_and(|ps| ps.iter().any(|p| !p["form"].is_null())) { json!(["score.js"]) } else { json!([]) },
+                "acc": acceptance,
                 "errors": errors,
                 "history": history,
                 "notice": notice,

@@ -31,6 +31,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("csrf", include_str!("../../templates/partials/csrf.hbs")),
     ("work", include_str!("../../templates/partials/work.hbs")),
     (
+        "acceptance",
+        include_str!("../../templates/partials/acceptance.hbs"),
+    ),
+    (
         "project_table",
         include_str!("../../templates/partials/project_table.hbs"),
     ),
@@ -74,7 +78,14 @@ static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
 fn is_partial(name: &str) -> bool {
     matches!(
         name,
-        "layout" | "error_summary" | "field" | "stage_bar" | "csrf" | "project_table" | "work"
+        "layout"
+            | "error_summary"
+            | "field"
+            | "stage_bar"
+            | "csrf"
+            | "project_table"
+            | "work"
+            | "acceptance"
     )
 }
 

@@ -18,6 +18,8 @@ pub struct Reply {
     pub status: u16,
     /// The status line and headers, lower-cased.
     pub headers: String,
+    /// The same as sent.
+    pub raw_headers: String,
     /// The body as JSON (`Null` when it is not JSON).
     pub body: Value,
     /// The body as text (de-chunked).
@@ -25,11 +27,11 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// The value of a header (name in lower case), if present.
+    /// The value of a header as sent (name in any case), if present.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.lines().find_map(|l| {
+        self.raw_headers.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            (k.trim() == name).then(|| v.trim())
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
         })
     }
 }
@@ -89,7 +91,8 @@ pub async fn call(
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .unwrap_or(raw.len());
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let raw_headers = String::from_utf8_lossy(&raw[..split]).to_string();
+    let head = raw_headers.to_ascii_lowercase();
     let rest = raw.get(split + 4..).unwrap_or(&[]);
     let status = head
         .split_whitespace()
@@ -115,6 +118,7 @@ pub async fn call(
     Reply {
         status,
         headers: head,
+        raw_headers,
         body,
         text,
     }

@@ -181,6 +181,7 @@ pub async fn section(
             "id": part.id.as_str(), "name": part.name.get(lang),
             "reviewers": *part.source.get() == PartSource::Reviewers,
             "max_total": points(max_total), "sheets": shown, "hidden": hidden, "form": form,
+            "hidden_text": page.t("score.hidden").replace("{n}", &hidden.to_string()),
         }));
     }
     // The review team.

@@ -5,7 +5,8 @@
 //! - `render`, `i18n`: templates (`templates/pages/`, `templates/partials/`) and their words
 //! - `error`: every refusal as a page
 //! - `forms`: forms generated from a definition's stage form (views and posted values), pure
-//! - one module per area: `auth`, `home`, `projects`, `edit` (filling in forms), `topics`
+//! - one module per area: `auth`, `home`, `projects`, `edit` (filling in forms), `topics`,
+//!   `admin` (accounts, subdistricts, undeliverable mail), `dispatch`, `notifications`
 
 pub mod auth;
 pub mod ctx;
@@ -17,6 +18,11 @@ pub mod i18n;
 pub mod projects;
 pub mod render;
 pub mod topics;
+
+// Administration, dispatch and notifications (branch `admin`).
+pub mod admin;
+pub mod dispatch;
+pub mod notifications;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -41,4 +47,27 @@ pub fn routes() -> Router<AppState> {
         .route("/projects/{id}/form", get(edit::edit_page).post(edit::save))
         .route("/projects/{id}", get(projects::show))
         .route("/projects/{id}/actions", post(projects::act))
+        .merge(admin_routes())
+}
+
+/// Administration (district administrators), the district's dispatch page and each user's
+/// notifications.
+fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(admin::users).post(admin::add_user))
+        .route(
+            "/admin/users/{id}",
+            get(admin::user).post(admin::update_user),
+        )
+        .route("/admin/users/{id}/active", post(admin::set_active))
+        .route("/admin/users/{id}/password", post(admin::reset_password))
+        .route(
+            "/admin/organisations",
+            get(admin::organisations).post(admin::add_organisation),
+        )
+        .route("/admin/mail", get(admin::mail))
+        .route("/admin/mail/{id}/retry", post(admin::retry))
+        .route("/dispatch", get(dispatch::dispatch))
+        .route("/notifications", get(notifications::notifications))
+        .route("/notifications/calendar", post(notifications::new_calendar))
 }

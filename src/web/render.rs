@@ -48,6 +48,35 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/conflict.hbs"),
     ),
     ("error", include_str!("../../templates/pages/error.hbs")),
+    // Administration, dispatch and notifications.
+    (
+        "admin_tabs",
+        include_str!("../../templates/partials/admin_tabs.hbs"),
+    ),
+    (
+        "admin_users",
+        include_str!("../../templates/pages/admin_users.hbs"),
+    ),
+    (
+        "admin_user",
+        include_str!("../../templates/pages/admin_user.hbs"),
+    ),
+    (
+        "admin_organisations",
+        include_str!("../../templates/pages/admin_organisations.hbs"),
+    ),
+    (
+        "admin_mail",
+        include_str!("../../templates/pages/admin_mail.hbs"),
+    ),
+    (
+        "dispatch",
+        include_str!("../../templates/pages/dispatch.hbs"),
+    ),
+    (
+        "notifications",
+        include_str!("../../templates/pages/notifications.hbs"),
+    ),
 ];
 
 static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
@@ -73,7 +102,13 @@ static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
 fn is_partial(name: &str) -> bool {
     matches!(
         name,
-        "layout" | "error_summary" | "field" | "stage_bar" | "csrf" | "project_table"
+        "layout"
+            | "error_summary"
+            | "field"
+            | "stage_bar"
+            | "csrf"
+            | "project_table"
+            | "admin_tabs"
     )
 }
 

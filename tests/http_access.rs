@@ -3566,9 +3566,16 @@ async fn notifications_dead_letters_and_the_calendar_feed_on_the_pages() {
     let row = &page.text[row_at..];
     let row = &row[..row.find("</tr>").unwrap()];
     assert!(row.contains("reviewer1@test.invalid") && row.contains("application_submitted"));
-    assert!(row.contains("<td class=\"n\">1</td>"), "{row}");
+    assert!(
+        row.contains("data-label=\"尝试次数\">1</td>"),
+        "one try: {row}"
+    );
     let err = mail.last_error.clone().unwrap();
     assert!(!err.is_empty());
+    assert!(
+        !row.contains("data-label=\"最近一次错误\">—"),
+        "the error is shown: {row}"
+    );
     assert!(row.contains(&format!("id=\"retry-{}\"", mail.id)));
     // Only the administrator sends it again.
     let retry = format!("/admin/mail/{}/retry", mail.id);

@@ -96,8 +96,10 @@ impl App {
         who: &Principal,
         lang: &str,
     ) -> AppResult<Vec<Notification>> {
+        // Newest by when it was queued: a replayed or back-dated run queues out of id order.
         let rows = outbox::Entity::find()
             .filter(outbox::Column::RecipientUserId.eq(who.user_id))
+            .order_by_desc(outbox::Column::CreatedAt)
             .order_by_desc(outbox::Column::Id)
             .limit(PAGE)
             .all(&self.db.read)

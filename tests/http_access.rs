@@ -3068,3 +3068,561 @@ async fn topics_are_recorded_discussed_and_promoted_on_the_pages() {
     drop(w);
     server.stop().await;
 }
+
+// --- Administration, dispatch and notifications on the pages ----------------------------------
+
+impl Site {
+    /// The session cookie of a logged-in user of the site.
+    fn cookie(&self, who: &str) -> String {
+        format!("sp_session={}", self.token(who))
+    }
+
+    /// A page as a browser signed in as `who` gets it.
+    async fn page(&self, who: &str, path: &str) -> Reply {
+        call(
+            self.addr,
+            "GET",
+            path,
+            None,
+            &[("Cookie", &self.cookie(who))],
+            None,
+        )
+        .await
+    }
+
+    /// A form post of the pages as `who`, with the anti-forgery token of their home page.
+    async fn post_as(&self, who: &str, path: &str, pairs: &[(&str, &str)]) -> Reply {
+        let home = self.page(who, "/home").await;
+        assert_eq!(home.status, 200, "{who}: {}", home.text);
+        post_page(self.addr, path, &self.cookie(who), &csrf_of(&home), pairs).await
+    }
+
+    /// Take a workflow action through the API ([`Site::act`]), which must succeed.
+    async fn act_ok(&self, who: &str, id: i64, action: &str) {
+        let r = self.act(who, id, action).await;
+        assert_eq!(r.status, 200, "{action} {id}: {}", r.text);
+    }
+}
+
+/// The id at the end of a redirect's path (`/admin/users/7?done=...`).
+fn id_in(location: &str) -> i64 {
+    let path = location.split('?').next().unwrap();
+    path.rsplit('/').next().unwrap().parse().unwrap()
+}
+
+/// An administrator keeps the accounts on the pages: adds one (a mistake shown beside its field
+/// and in the summary, what was typed kept), who can then sign in; changes its roles; may not
+/// remove their own admin role; deactivates it (sign-in refused) and reactivates it; sets a new
+/// password (the old one stops working); adds a subdistrict, and not one of the same name twice.
+#[tokio::test]
+async fn the_admin_keeps_accounts_and_subdistricts_on_the_pages() {
+    let s = site().await;
+    let sub1 = s.sub(1).to_string();
+    let sub2 = s.sub(2).to_string();
+
+    let list = s.page("admin", "/admin/users").await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert!(list.text.contains("secretary2") && list.text.contains("id=\"role-secretary\""));
+    assert!(list.text.contains("class=\"table-wrap\""));
+    assert!(
+        !list.text.contains("id=\"role-resident\""),
+        "no accounts for residents"
+    );
+
+    // Too short a password: refused at 422, the summary links to the field, the typing kept.
+    let site = &s;
+    let add = |password: &'static str| {
+        let sub1 = sub1.clone();
+        async move {
+            let pairs = [
+                ("login", "NewSec"),
+                ("name", "新书记"),
+                ("email", "newsec@test.invalid"),
+                ("organisation", sub1.as_str()),
+                ("roles", "secretary"),
+                ("password", password),
+            ];
+            site.post_as("admin", "/admin/users", &pairs).await
+        }
+    };
+    let r = add("short").await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("error-summary") && r.text.contains("href=\"#password\""));
+    assert!(r.text.contains("id=\"password-error\"") && r.text.contains("密码须为8到256个字符"));
+    assert!(r.text.contains("value=\"NewSec\"") && r.text.contains("value=\"新书记\""));
+    assert!(try_login(s.addr, "newsec", "short").await.status == 401);
+
+    let r = add("longenough1").await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let at = r.header("location").unwrap().to_string();
+    assert!(at.ends_with("?done=user_added"), "{at}");
+    let id = id_in(&at);
+    let shown = s.page("admin", &at).await;
+    assert!(shown.text.contains("账号已新增") && shown.text.contains("newsec"));
+    assert_eq!(try_login(s.addr, "newsec", "longenough1").await.status, 200);
+    // The same login again: refused beside the login.
+    let r = add("longenough1").await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("href=\"#login\"") && r.text.contains("已被使用"));
+
+    // The organisation filter.
+    let only2 = s
+        .page("admin", &format!("/admin/users?organisation={sub2}"))
+        .await;
+    assert!(only2.text.contains("secretary2") && !only2.text.contains("newsec"));
+    let only1 = s
+        .page("admin", &format!("/admin/users?organisation={sub1}"))
+        .await;
+    assert!(only1.text.contains("newsec") && !only1.text.contains("secretary2"));
+
+    // Roles changed: the account holds both.
+    let r = s
+        .post_as(
+            "admin",
+            &format!("/admin/users/{id}"),
+            &[
+                ("name", "新书记"),
+                ("email", "newsec@test.invalid"),
+                ("organisation", &sub1),
+                ("roles", "secretary"),
+                ("roles", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let u = user::Entity::find_by_id(id)
+        .one(&s.t.app.db.read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(u.roles, "secretary,member");
+    let shown = s.page("admin", &format!("/admin/users/{id}")).await;
+    assert!(
+        shown.text.contains("街道党工委书记、班子成员"),
+        "{}",
+        shown.text
+    );
+
+    // The administrator's own admin role stays.
+    let me = s.user_id("admin");
+    let r = s
+        .post_as(
+            "admin",
+            &format!("/admin/users/{me}"),
+            &[
+                ("name", "用户admin"),
+                ("email", "admin@test.invalid"),
+                ("organisation", &s.w.district.id.to_string()),
+                ("roles", "reviewer"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.text.contains("href=\"#roles\"") && r.text.contains("不能取消自己的管理员角色"));
+    let admin = user::Entity::find_by_id(me)
+        .one(&s.t.app.db.read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(admin.roles, "admin");
+
+    // Deactivated: sign-in refused; reactivated: it works again.
+    let r = s
+        .post_as(
+            "admin",
+            &format!("/admin/users/{id}/active"),
+            &[("active", "false")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(s
+        .page("admin", &format!("/admin/users/{id}"))
+        .await
+        .text
+        .contains("已停用"));
+    assert_eq!(try_login(s.addr, "newsec", "longenough1").await.status, 401);
+    let r = s
+        .post_as(
+            "admin",
+            &format!("/admin/users/{id}/active"),
+            &[("active", "true")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert_eq!(try_login(s.addr, "newsec", "longenough1").await.status, 200);
+
+    // A new password: a bad one refused beside the field, a good one replaces the old.
+    let r = s
+        .post_as(
+            "admin",
+            &format!("/admin/users/{id}/password"),
+            &[("password", "1234")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("href=\"#password\""));
+    let r = s
+        .post_as(
+            "admin",
+            &format!("/admin/users/{id}/password"),
+            &[("password", "brand-new-pw")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(r.header("location").unwrap().ends_with("done=password_set"));
+    assert_eq!(try_login(s.addr, "newsec", "longenough1").await.status, 401);
+    assert_eq!(
+        try_login(s.addr, "newsec", "brand-new-pw").await.status,
+        200
+    );
+
+    // Subdistricts: one added and listed; the same name again refused beside the field.
+    let r = s
+        .post_as("admin", "/admin/organisations", &[("name", "幸福街道")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let orgs = s.page("admin", "/admin/organisations").await;
+    assert!(orgs.text.contains("幸福街道") && orgs.text.contains("第2街道"));
+    let r = s
+        .post_as("admin", "/admin/organisations", &[("name", "幸福街道")])
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.text.contains("href=\"#name\"") && r.text.contains("本区已有同名街道"));
+    assert!(r.text.contains("value=\"幸福街道\""));
+    let n = organisation::Entity::find()
+        .filter(organisation::Column::Name.eq("幸福街道"))
+        .count(&s.t.app.db.read)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    s.server.stop().await;
+}
+
+/// Nobody but the district's administrator opens an admin page or posts to one; the dispatch
+/// page is the district's; a post without this site's token, or from another site, changes
+/// nothing.
+#[tokio::test]
+async fn admin_pages_refuse_others_and_forged_posts() {
+    let s = site().await;
+    let target = s.user_id("secretary1");
+    let users_before = user::Entity::find().count(&s.t.app.db.read).await.unwrap();
+    let orgs_before = organisation::Entity::find()
+        .count(&s.t.app.db.read)
+        .await
+        .unwrap();
+    for who in NOT_ADMINS {
+        for path in [
+            "/admin/users".to_string(),
+            format!("/admin/users/{target}"),
+            "/admin/organisations".into(),
+            "/admin/mail".into(),
+            "/admin/mail?state=sent".into(),
+        ] {
+            let r = s.page(who, &path).await;
+            assert_eq!(r.status, 403, "{who} {path}: {}", r.text);
+            assert!(r.text.contains("无权操作"), "{who} {path}");
+            assert!(!r.text.contains("用户secretary1@") && !r.text.contains("id=\"users\""));
+        }
+        let posts: [(String, Vec<(&str, &str)>); 4] = [
+            (
+                "/admin/users".into(),
+                vec![
+                    ("login", "intruder"),
+                    ("name", "x"),
+                    ("email", "x@test.invalid"),
+                    ("organisation", "1"),
+                    ("password", "longenough1"),
+                ],
+            ),
+            (
+                format!("/admin/users/{target}/active"),
+                vec![("active", "false")],
+            ),
+            (
+                format!("/admin/users/{target}/password"),
+                vec![("password", "longenough1")],
+            ),
+            ("/admin/organisations".into(), vec![("name", "冒名街道")]),
+        ];
+        for (path, pairs) in posts {
+            let r = s.post_as(who, &path, &pairs).await;
+            assert_eq!(r.status, 403, "{who} POST {path}: {}", r.text);
+        }
+    }
+    assert_eq!(
+        user::Entity::find().count(&s.t.app.db.read).await.unwrap(),
+        users_before
+    );
+    assert_eq!(try_login(s.addr, "secretary1", PASSWORD).await.status, 200);
+    // The dispatch page: the district's users only.
+    for who in ["secretary1", "member1", "secretary2"] {
+        let r = s.page(who, "/dispatch").await;
+        assert!(matches!(r.status, 403 | 404), "{who}: {}", r.status);
+        assert!(!r.text.contains("id=\"dispatch-figures\""));
+    }
+    assert_eq!(s.page("reviewer1", "/dispatch").await.status, 200);
+    // Signed out: to the sign-in page.
+    let r = call(s.addr, "GET", "/admin/users", None, &[], None).await;
+    assert_eq!(r.header("location"), Some("/login?next=%2Fadmin%2Fusers"));
+
+    // Forged posts by the admin's browser: no token, a wrong one, the right one from elsewhere.
+    let home = s.page("admin", "/home").await;
+    let csrf = csrf_of(&home);
+    let form_type = ("Content-Type", "application/x-www-form-urlencoded");
+    let cookie = s.cookie("admin");
+    for (body, extra) in [
+        ("name=伪造街道".to_string(), None),
+        (format!("_csrf={}&name=伪造街道", "0".repeat(32)), None),
+        (
+            format!("_csrf={csrf}&name=伪造街道"),
+            Some(("Origin", "http://evil.example")),
+        ),
+        (
+            format!("_csrf={csrf}&name=伪造街道"),
+            Some(("Sec-Fetch-Site", "cross-site")),
+        ),
+    ] {
+        let mut headers = vec![form_type, ("Cookie", cookie.as_str())];
+        headers.extend(extra);
+        let r = call(
+            s.addr,
+            "POST",
+            "/admin/organisations",
+            None,
+            &headers,
+            Some(&body),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{body} {extra:?}: {}", r.text);
+        assert!(r.text.contains("表单已失效"));
+    }
+    let r = call(
+        s.addr,
+        "POST",
+        &format!("/admin/users/{target}/active"),
+        None,
+        &[form_type, ("Cookie", &cookie)],
+        Some("active=false"),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        organisation::Entity::find()
+            .count(&s.t.app.db.read)
+            .await
+            .unwrap(),
+        orgs_before
+    );
+    assert_eq!(try_login(s.addr, "secretary1", PASSWORD).await.status, 200);
+    // The same post with the page's token goes through.
+    let r = post_page(
+        s.addr,
+        "/admin/organisations",
+        &cookie,
+        &csrf,
+        &[("name", "真实街道")],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    s.server.stop().await;
+}
+
+/// The dispatch page on a day: the project with an overdue milestone first, marked in words
+/// (not only red), the next milestone of the others; earlier in the year nothing is overdue.
+#[tokio::test]
+async fn the_dispatch_page_shows_overdue_milestones_first() {
+    let s = site().await;
+    let site = &s;
+    let make = |title: &'static str, milestones: Value| {
+        let mut body = site.create_body(title);
+        body["form"]["milestones"] = milestones;
+        async move {
+            let r = site
+                .send("secretary1", "POST", "/api/v1/projects", &body)
+                .await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            r.body["id"].as_i64().unwrap()
+        }
+    };
+    // Created first, so that only the ordering by urgency can put the late one on top.
+    let fine = make(
+        "顺利项目",
+        json!([{"title": "全面完工", "owner": "member1", "due": "2026-12-31"}]),
+    )
+    .await;
+    let late = make(
+        "迟缓项目",
+        json!([
+            {"title": "前期调研", "owner": "member1", "due": "2026-03-31"},
+            {"title": "施工", "owner": "member1", "due": "2026-09-30"}
+        ]),
+    )
+    .await;
+    for id in [fine, late] {
+        s.act_ok("secretary1", id, "submit").await;
+        s.act_ok("reviewer1", id, "approve").await;
+    }
+    let r = s.page("reviewer1", "/dispatch?on=2026-04-15").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let table = &r.text[r.text.find("id=\"dispatch\"").expect("a table")..];
+    let (a, b) = (
+        table.find("迟缓项目").unwrap(),
+        table.find("顺利项目").unwrap(),
+    );
+    assert!(a < b, "the late project first");
+    let late_row = &table[a..b];
+    assert!(
+        late_row.contains("逾期</span> 前期调研"),
+        "marked in words: {late_row}"
+    );
+    assert!(late_row.contains("施工"), "its next milestone: {late_row}");
+    assert!(table[b..].contains("全面完工") && !table[b..].contains("tag-red"));
+    assert!(r.text.contains("<b id=\"overdue-count\">1</b>"));
+    assert!(r.text.contains(&format!("href=\"/projects/{late}\"")));
+    // Before the first due date nothing is overdue.
+    let early = s.page("reviewer1", "/dispatch?on=2026-02-01").await;
+    assert!(
+        early.text.contains("<b id=\"overdue-count\">0</b>"),
+        "{}",
+        early.text
+    );
+    assert!(!early.text.contains("tag-red"));
+    // A wrong day: said beside the field, today shown instead.
+    let wrong = s.page("reviewer1", "/dispatch?on=2026-02-30").await;
+    assert_eq!(wrong.status, 400);
+    assert!(wrong.text.contains("href=\"#on\""));
+    // In English.
+    let r = s
+        .send(
+            "reviewer1",
+            "PATCH",
+            "/api/v1/me",
+            &json!({"language": "en"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let en = s.page("reviewer1", "/dispatch?on=2026-04-15").await;
+    assert!(en.text.contains("overdue</span> 前期调研") && en.text.contains("15 Apr 2026"));
+    s.server.stop().await;
+}
+
+/// Mail on the pages: each user sees their own notifications only; the administrator sees a
+/// dead letter with its error and tries, and a Send again sets it back to waiting (nobody else
+/// may); a user makes their calendar feed address, shown once, which then serves the feed.
+#[tokio::test]
+async fn notifications_dead_letters_and_the_calendar_feed_on_the_pages() {
+    use secretary_projects::notify::{Sender, SenderSettings, Transport};
+    use secretary_projects::store::entity::outbox;
+    let s = site().await;
+    let id = s.create("停车难").await;
+    s.act_ok("secretary1", id, "submit").await;
+    // Nothing listens on the port: one try, then a dead letter.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let transport = Transport::new(
+        Some(&format!("smtp+plain://127.0.0.1:{port}")),
+        "unused".into(),
+    )
+    .unwrap();
+    let sender = Sender::new(
+        s.t.app.clone(),
+        transport,
+        SenderSettings {
+            max_attempts: 1,
+            ..Default::default()
+        },
+    );
+    let dead = sender.run_once(Utc::now()).await.unwrap().dead;
+    assert!(dead >= 1, "the reviewers were told: {dead}");
+    let mail = outbox::Entity::find()
+        .filter(outbox::Column::RecipientUserId.eq(s.user_id("reviewer1")))
+        .one(&s.t.app.db.read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(mail.dead);
+
+    // Own notifications only: reviewer1 sees theirs, with its subject and link.
+    let mine = s.page("reviewer1", "/notifications").await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert!(mine.text.contains("【待审核】停车难"), "{}", mine.text);
+    assert!(mine.text.contains(&format!("href=\"/projects/{id}\"")));
+    assert!(mine.text.contains("投递失败"));
+    for who in ["member1", "secretary2"] {
+        let theirs = s.page(who, "/notifications").await;
+        assert_eq!(theirs.status, 200);
+        assert!(theirs.text.contains("id=\"no-notifications\""), "{who}");
+        assert!(!theirs.text.contains("【待审核】停车难"), "{who}");
+    }
+
+    // The administrator's dead letters, with the error and the tries.
+    let page = s.page("admin", "/admin/mail").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    let row_at = page
+        .text
+        .find(&format!("id=\"mail-{}\"", mail.id))
+        .expect("the dead letter is listed");
+    let row = &page.text[row_at..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("reviewer1@test.invalid") && row.contains("application_submitted"));
+    assert!(
+        row.contains("data-label=\"尝试次数\">1</td>"),
+        "one try: {row}"
+    );
+    let err = mail.last_error.clone().unwrap();
+    assert!(!err.is_empty());
+    assert!(
+        !row.contains("data-label=\"最近一次错误\">—"),
+        "the error is shown: {row}"
+    );
+    assert!(row.contains(&format!("id=\"retry-{}\"", mail.id)));
+    // Only the administrator sends it again.
+    let retry = format!("/admin/mail/{}/retry", mail.id);
+    assert_eq!(s.post_as("reviewer1", &retry, &[]).await.status, 403);
+    assert!(
+        outbox::Entity::find_by_id(mail.id)
+            .one(&s.t.app.db.read)
+            .await
+            .unwrap()
+            .unwrap()
+            .dead
+    );
+    let r = s.post_as("admin", &retry, &[]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.header("location"), Some("/admin/mail?done=mail_retried"));
+    let again = outbox::Entity::find_by_id(mail.id)
+        .one(&s.t.app.db.read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!again.dead && again.sent_at.is_none() && again.attempts == 0);
+    let after = s.page("admin", "/admin/mail?done=mail_retried").await;
+    assert!(after.text.contains("邮件已重新排队发送"));
+    assert!(!after.text.contains(&format!("id=\"mail-{}\"", mail.id)));
+    let queued = s.page("admin", "/admin/mail?state=queued").await;
+    assert!(queued.text.contains(&format!("id=\"mail-{}\"", mail.id)));
+    // Not a dead letter any more: a second retry is refused.
+    assert_eq!(s.post_as("admin", &retry, &[]).await.status, 422);
+
+    // The calendar feed: made by a post, its address shown once, and it serves the feed.
+    let r = s.post_as("member1", "/notifications/calendar", &[]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let needle = "id=\"feed-url\" value=\"";
+    let at = r.text.find(needle).expect("the address") + needle.len();
+    let url = &r.text[at..r.text[at..].find('"').unwrap() + at];
+    assert!(url.ends_with(".ics"), "{url}");
+    assert!(r.text.contains("value=\"webcal://"));
+    let path = &url[url.find("/calendar/").unwrap()..];
+    let feed = call(s.addr, "GET", path, None, &[], None).await;
+    assert_eq!(feed.status, 200, "{}", feed.text);
+    assert!(feed.text.contains("BEGIN:VCALENDAR"));
+    // A new address ends the old one.
+    let r = s.post_as("member1", "/notifications/calendar", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(call(s.addr, "GET", path, None, &[], None).await.status, 404);
+    s.server.stop().await;
+}

@@ -98,6 +98,13 @@ impl App {
         Ok(district)
     }
 
+    /// The district the caller administers: refused, as every administrator's use case here
+    /// refuses, unless the caller holds `admin` in a district-level organisation. For pages
+    /// that only administrators may open even where they show what others may read.
+    pub async fn administered_district(&self, who: &Principal) -> AppResult<organisation::Model> {
+        self.require_admin(who).await
+    }
+
     /// The district and its subdistricts, as seen by any of its users.
     pub async fn organisations(&self, who: &Principal) -> AppResult<Vec<organisation::Model>> {
         let district = self.district_of(who.organisation_id).await?;

@@ -454,6 +454,8 @@ pub struct DispatchRow {
     pub overdue: Vec<MilestoneView>,
     /// Milestones behind the straight-line plan but not yet overdue.
     pub behind: Vec<MilestoneView>,
+    /// The first milestone not yet done and not yet overdue (the next one due).
+    pub next_due: Option<MilestoneView>,
     pub last_report_at: Option<DateTime<Utc>>,
     /// Overdue or behind.
     pub behind_schedule: bool,
@@ -503,7 +505,13 @@ pub fn dispatch_rows(
                 .filter(|v| v.behind_schedule && v.status != MilestoneStatus::Overdue)
                 .cloned()
                 .collect();
+            let next_due = views
+                .iter()
+                .filter(|v| v.done_at.is_none() && v.status != MilestoneStatus::Overdue)
+                .min_by_key(|v| (v.due_date, v.position))
+                .cloned();
             DispatchRow {
+                next_due,
                 project_id: p.id,
                 title: p.title.clone(),
                 organisation_id: p.organisation_id,
@@ -592,5 +600,23 @@ impl App {
             .map(|r| (r.project_id, r.milestone_id, r.created_at))
             .collect();
         Ok(dispatch_rows(&live, &milestones, &reports, today, lang))
+    }
+
+    /// The dispatch view for the district's own users only (the page `/dispatch`): a
+    /// subdistrict user is refused as out of scope, where [`App::dispatch`] would answer
+    /// their own projects.
+    pub async fn district_dispatch(
+        &self,
+        who: &Principal,
+        year: i32,
+        today: NaiveDate,
+        lang: &str,
+    ) -> AppResult<Dispatch> {
+        if !self.is_district_org(who.organisation_id).await? {
+            return Err(AppError::Forbidden(crate::workflow::engine::Refusal {
+                reasons: vec![crate::workflow::engine::Reason::OutOfScope],
+            }));
+        }
+        self.dispatch(who, year, today, lang).await
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::directory::ADMIN_ROLE;
 use super::{App, AppError, AppResult, Principal};
-use crate::store::entity::{outbox, user};
+use crate::store::entity::{outbox, project, user};
 use crate::workflow::engine::{Reason, Refusal};
 
 /// One mail as people see it (never its rendered body: that is made when it is sent).
@@ -57,6 +57,24 @@ impl From<outbox::Model> for MailView {
 
 const PAGE: u64 = 200;
 
+/// One of a user's notifications as their page lists it: the mail, its subject in the
+/// reader's language, and the local page it is about.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub mail: MailView,
+    pub subject: String,
+    pub link: Option<String>,
+}
+
+/// The page a mail's payload links to, when it is a path of this site.
+fn local_link(payload: &serde_json::Value, project_id: Option<i64>) -> Option<String> {
+    payload["link"]
+        .as_str()
+        .filter(|l| l.starts_with('/') && !l.starts_with("//") && !l.contains('\\'))
+        .map(str::to_string)
+        .or_else(|| project_id.map(|p| format!("/projects/{p}")))
+}
+
 impl App {
     /// The caller's own mail, newest first.
     pub async fn my_notifications(&self, who: &Principal) -> AppResult<Vec<MailView>> {
@@ -69,6 +87,61 @@ impl App {
             .into_iter()
             .map(MailView::from)
             .collect())
+    }
+
+    /// The caller's own mail, newest first, with subjects rendered in `lang` (the template's
+    /// id when it cannot be rendered).
+    pub async fn my_notification_list(
+        &self,
+        who: &Principal,
+        lang: &str,
+    ) -> AppResult<Vec<Notification>> {
+        // Newest by when it was queued: a replayed or back-dated run queues out of id order.
+        let rows = outbox::Entity::find()
+            .filter(outbox::Column::RecipientUserId.eq(who.user_id))
+            .order_by_desc(outbox::Column::CreatedAt)
+            .order_by_desc(outbox::Column::Id)
+            .limit(PAGE)
+            .all(&self.db.read)
+            .await?;
+        let mut workflows = std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for o in rows {
+            let payload: serde_json::Value =
+                serde_json::from_str(&o.payload).unwrap_or(serde_json::Value::Null);
+            let w = match o.project_id {
+                Some(pid) => match workflows.get(&pid) {
+                    Some(w) => Some(std::sync::Arc::clone(w)),
+                    None => {
+                        let w = match project::Entity::find_by_id(pid).one(&self.db.read).await? {
+                            Some(p) => self.workflow_of(&p).await.ok(),
+                            None => None,
+                        };
+                        if let Some(w) = &w {
+                            workflows.insert(pid, std::sync::Arc::clone(w));
+                        }
+                        w
+                    }
+                },
+                None => None,
+            }
+            .or_else(|| {
+                payload["definition"]
+                    .as_str()
+                    .and_then(|d| self.registry.current(d))
+                    .map(|v| v.workflow)
+            });
+            let subject = w
+                .and_then(|w| crate::notify::render::subject(&w, &o.template, lang, &payload))
+                .unwrap_or_else(|| o.template.clone());
+            let link = local_link(&payload, o.project_id);
+            out.push(Notification {
+                mail: MailView::from(o),
+                subject,
+                link,
+            });
+        }
+        Ok(out)
     }
 
     /// Mail to the users of the administrator's district, in a state (`queued`, `sent`,

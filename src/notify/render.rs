@@ -143,6 +143,23 @@ impl Mailer {
     }
 }
 
+/// Only the subject of template `template` of `w` in `language`, as the mail would carry it
+/// (for a list of someone's notifications); `None` when the definition has no such template
+/// or it does not render.
+pub fn subject(w: &Workflow, template: &str, language: &str, payload: &Value) -> Option<String> {
+    let t = w
+        .definition
+        .templates
+        .iter()
+        .find(|t| t.id.as_str() == template)?;
+    let lang = if language == "en" { "en" } else { "zh" };
+    let mut h = Handlebars::new();
+    h.register_escape_fn(handlebars::no_escape);
+    h.render_template(t.subject.get(lang), payload)
+        .ok()
+        .map(|s| s.replace(['\r', '\n'], " "))
+}
+
 /// Rewrite every string under a `link` key that is a path (`/projects/5`) into an absolute URL
 /// below `base`, at any depth of the payload.
 fn absolute_links(v: &mut Value, base: &str) {

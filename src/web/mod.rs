@@ -8,11 +8,14 @@
 //! - `upload`: the extractor of forms with files; `gantt`: the road map as SVG, pure
 //! - one module per area: `auth`, `home`, `projects`, `implementation` (road map, reports,
 //!   guidance), `acceptance` (score sheets, review team, site visits, appraisal codes),
-//!   `edit` (filling in forms), `topics`
+//!   `edit` (filling in forms), `topics`, `admin` (accounts, subdistricts, undeliverable
+//!   mail), `dispatch`, `notifications`
 
 pub mod acceptance;
+pub mod admin;
 pub mod auth;
 pub mod ctx;
+pub mod dispatch;
 pub mod edit;
 pub mod error;
 pub mod forms;
@@ -20,6 +23,7 @@ pub mod gantt;
 pub mod home;
 pub mod i18n;
 pub mod implementation;
+pub mod notifications;
 pub mod projects;
 pub mod render;
 pub mod topics;
@@ -65,4 +69,27 @@ pub fn routes() -> Router<AppState> {
             "/projects/{id}/codes/{batch}/revoke",
             post(acceptance::revoke),
         )
+        .merge(admin_routes())
+}
+
+/// Administration (district administrators), the district's dispatch page and each user's
+/// notifications.
+fn admin_routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(admin::users).post(admin::add_user))
+        .route(
+            "/admin/users/{id}",
+            get(admin::user).post(admin::update_user),
+        )
+        .route("/admin/users/{id}/active", post(admin::set_active))
+        .route("/admin/users/{id}/password", post(admin::reset_password))
+        .route(
+            "/admin/organisations",
+            get(admin::organisations).post(admin::add_organisation),
+        )
+        .route("/admin/mail", get(admin::mail))
+        .route("/admin/mail/{id}/retry", post(admin::retry))
+        .route("/dispatch", get(dispatch::dispatch))
+        .route("/notifications", get(notifications::notifications))
+        .route("/notifications/calendar", post(notifications::new_calendar))
 }

@@ -53,6 +53,35 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/conflict.hbs"),
     ),
     ("error", include_str!("../../templates/pages/error.hbs")),
+    // Administration, dispatch and notifications.
+    (
+        "admin_tabs",
+        include_str!("../../templates/partials/admin_tabs.hbs"),
+    ),
+    (
+        "admin_users",
+        include_str!("../../templates/pages/admin_users.hbs"),
+    ),
+    (
+        "admin_user",
+        include_str!("../../templates/pages/admin_user.hbs"),
+    ),
+    (
+        "admin_organisations",
+        include_str!("../../templates/pages/admin_organisations.hbs"),
+    ),
+    (
+        "admin_mail",
+        include_str!("../../templates/pages/admin_mail.hbs"),
+    ),
+    (
+        "dispatch",
+        include_str!("../../templates/pages/dispatch.hbs"),
+    ),
+    (
+        "notifications",
+        include_str!("../../templates/pages/notifications.hbs"),
+    ),
 ];
 
 static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
@@ -86,6 +115,7 @@ fn is_partial(name: &str) -> bool {
             | "project_table"
             | "work"
             | "acceptance"
+            | "admin_tabs"
     )
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use chrono::NaiveDate;
-use common::http::{call, login, set_passwords, start, Reply, Server};
+use common::http::{call, login, multipart, set_passwords, start, Reply, Server};
 use common::{env, world, TestEnv, World};
 use icalendar::{Component, DatePerhapsTime};
 use serde_json::{json, Value};
@@ -1061,26 +1061,6 @@ async fn dispatch_view() {
         .await;
     assert_eq!(next.body["projects"], 0);
     s.server.stop().await;
-}
-
-fn multipart(parts: &[(&str, Option<&str>, &str)]) -> (String, String) {
-    let boundary = "----sp-test-boundary-7MA4YWxkTrZu0gW";
-    let mut body = String::new();
-    for (name, file_name, content) in parts {
-        body.push_str(&format!("--{boundary}\r\n"));
-        match file_name {
-            Some(f) => body.push_str(&format!(
-                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )),
-            None => body.push_str(&format!(
-                "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-            )),
-        }
-        body.push_str(content);
-        body.push_str("\r\n");
-    }
-    body.push_str(&format!("--{boundary}--\r\n"));
-    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// Attachments: stored with type and size limits, served only to those who see the project.

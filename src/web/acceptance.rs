@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use super::ctx::{done, Page, Posted};
 use super::error::{explain, respond, PageError, PageResult};
-use super::projects::{project_page, FormProblem};
+use super::projects::{mistyped, refused_beside, FormProblem};
 use super::upload::PostedFiles;
 use crate::app::acceptance::{may_assign, reviewers_part};
 use crate::app::scores::may_score;
@@ -274,19 +274,6 @@ pub async fn section(
     }))
 }
 
-/// After a refusal: the project page again with the messages beside the form `at`.
-async fn again(
-    page: &Page,
-    id: i64,
-    at: &str,
-    field: &str,
-    e: crate::app::AppError,
-    w: Option<std::sync::Arc<Workflow>>,
-) -> PageResult {
-    let x = explain(e, page.lang, w.as_deref());
-    project_page(page, id, None, Some(FormProblem::refused(at, field, x))).await
-}
-
 /// `POST /projects/{id}/scores/{part}`: a score sheet from the rubric.
 pub async fn score(
     Path((id, part)): Path<(i64, String)>,
@@ -364,14 +351,7 @@ async fn assign_reviewer(page: &Page, id: i64, form: ReviewerForm) -> PageResult
     let who = page.require_user()?;
     let p = page.state.app.project_for(&who, id).await?;
     let Ok(uid) = form.reviewer.trim().parse::<i64>() else {
-        let msg = page.t("team.choose");
-        return project_page(
-            page,
-            id,
-            None,
-            Some(FormProblem::new("team", "reviewer", vec![msg])),
-        )
-        .await;
+        return mistyped(page, id, "team", "reviewer", "team.choose").await;
     };
     match page
         .state
@@ -380,10 +360,7 @@ async fn assign_reviewer(page: &Page, id: i64, form: ReviewerForm) -> PageResult
         .await
     {
         Ok(_) => Ok(done(&format!("/projects/{id}#team"), "reviewer_assigned")),
-        Err(e) => {
-            let w = page.state.app.workflow_of(&p).await.ok();
-            again(page, id, "team", "reviewer", e, w).await
-        }
+        Err(e) => refused_beside(page, &p, "team", "reviewer", e).await,
     }
 }
 
@@ -403,10 +380,7 @@ pub async fn unassign(
             .await
         {
             Ok(_) => Ok(done(&format!("/projects/{id}#team"), "reviewer_removed")),
-            Err(e) => {
-                let w = page.state.app.workflow_of(&p).await.ok();
-                again(&page, id, "team", "reviewer", e, w).await
-            }
+            Err(e) => refused_beside(&page, &p, "team", "reviewer", e).await,
         }
     }
     .await;
@@ -423,17 +397,9 @@ async fn record_visit(posted: &PostedFiles, id: i64) -> PageResult {
     let page = &posted.page;
     let who = page.require_user()?;
     let p = page.state.app.project_for(&who, id).await?;
-    let w = page.state.app.workflow_of(&p).await.ok();
     let on = posted.field("visited_on").unwrap_or("").trim();
     let Ok(on) = NaiveDate::parse_from_str(on, "%Y-%m-%d") else {
-        let msg = page.t("visit.date_invalid");
-        return project_page(
-            page,
-            id,
-            None,
-            Some(FormProblem::new("visit", "date", vec![msg])),
-        )
-        .await;
+        return mistyped(page, id, "visit", "date", "visit.date_invalid").await;
     };
     let notes = posted.field("notes").unwrap_or("").to_string();
     let photos = posted.files_of("photos");
@@ -441,13 +407,13 @@ async fn record_visit(posted: &PostedFiles, id: i64) -> PageResult {
     for f in &photos {
         if let Err(why) = crate::app::attachments::check_upload(&f.name, &f.bytes) {
             let e = crate::app::AppError::Invalid(format!("{}: {why}", f.name));
-            return again(page, id, "visit", "photos", e, w).await;
+            return refused_beside(page, &p, "visit", "photos", e).await;
         }
     }
     let now = Utc::now();
     // A visit is the assigned reviewer's: ask before storing any photo.
     if let Err(e) = page.state.app.may_record_visit(&who, &p).await {
-        return again(page, id, "visit", "date", e, w).await;
+        return refused_beside(page, &p, "visit", "date", e).await;
     }
     let mut ids = Vec::new();
     for f in &photos {
@@ -458,7 +424,7 @@ async fn record_visit(posted: &PostedFiles, id: i64) -> PageResult {
             .await
         {
             Ok(a) => ids.push(a.id),
-            Err(e) => return again(page, id, "visit", "photos", e, w).await,
+            Err(e) => return refused_beside(page, &p, "visit", "photos", e).await,
         }
     }
     match page
@@ -468,7 +434,7 @@ async fn record_visit(posted: &PostedFiles, id: i64) -> PageResult {
         .await
     {
         Ok(_) => Ok(done(&format!("/projects/{id}#visits"), "visit_recorded")),
-        Err(e) => again(page, id, "visit", "date", e, w).await,
+        Err(e) => refused_beside(page, &p, "visit", "date", e).await,
     }
 }
 
@@ -489,14 +455,7 @@ async fn issue_codes(page: &Page, id: i64, form: CodesForm) -> PageResult {
     let who = page.require_user()?;
     let p = page.state.app.project_for(&who, id).await?;
     let Ok(count) = form.count.trim().parse::<u32>() else {
-        let msg = page.t("codes.count_invalid");
-        return project_page(
-            page,
-            id,
-            None,
-            Some(FormProblem::new("codes", "count", vec![msg])),
-        )
-        .await;
+        return mistyped(page, id, "codes", "count", "codes.count_invalid").await;
     };
     match page
         .state
@@ -507,10 +466,7 @@ async fn issue_codes(page: &Page, id: i64, form: CodesForm) -> PageResult {
         Ok(b) => {
             Ok(Redirect::to(&format!("/print/projects/{id}/tokens/{}", b.batch)).into_response())
         }
-        Err(e) => {
-            let w = page.state.app.workflow_of(&p).await.ok();
-            again(page, id, "codes", "count", e, w).await
-        }
+        Err(e) => refused_beside(page, &p, "codes", "count", e).await,
     }
 }
 
@@ -530,10 +486,7 @@ pub async fn revoke(
             .await
         {
             Ok(_) => Ok(done(&format!("/projects/{id}#codes"), "codes_revoked")),
-            Err(e) => {
-                let w = page.state.app.workflow_of(&p).await.ok();
-                again(&page, id, "codes", "count", e, w).await
-            }
+            Err(e) => refused_beside(&page, &p, "codes", "count", e).await,
         }
     }
     .await;

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::ctx::{done, Page, Posted};
-use super::error::{explain, respond, PageError, PageResult};
+use super::error::{respond, PageError, PageResult};
 use super::gantt;
-use super::projects::{project_page, FormProblem};
+use super::projects::{mistyped, refused_beside, FormProblem};
 use super::upload::PostedFiles;
 use crate::app::milestones::may_report;
 use crate::app::{AppResult, Principal};
@@ -151,14 +151,7 @@ async fn take_report(posted: &PostedFiles, id: i64, mid: i64) -> PageResult {
     let at = format!("report-{mid}");
     let percent = posted.field("percent").unwrap_or("").trim();
     let Ok(percent) = percent.parse::<i32>() else {
-        let msg = page.t("report.percent_invalid");
-        return project_page(
-            page,
-            id,
-            None,
-            Some(FormProblem::new(&at, "percent", vec![msg])),
-        )
-        .await;
+        return mistyped(page, id, &at, "percent", "report.percent_invalid").await;
     };
     let note = posted.field("note").unwrap_or("").trim().to_string();
     let files = posted.files_of("evidence");
@@ -172,17 +165,7 @@ async fn take_report(posted: &PostedFiles, id: i64, mid: i64) -> PageResult {
             &format!("/projects/{id}#milestone-{mid}"),
             "progress_reported",
         )),
-        Err(e) => {
-            let w = page.state.app.workflow_of(&p).await.ok();
-            let x = explain(e, page.lang, w.as_deref());
-            project_page(
-                page,
-                id,
-                None,
-                Some(FormProblem::refused(&at, "percent", x)),
-            )
-            .await
-        }
+        Err(e) => refused_beside(page, &p, &at, "percent", e).await,
     }
 }
 
@@ -222,14 +205,7 @@ async fn post(page: &Page, id: i64, form: GuidanceForm) -> PageResult {
         None => "guidance-new".to_string(),
     };
     if form.body.trim().is_empty() {
-        let msg = page.t("guidance.empty");
-        return project_page(
-            page,
-            id,
-            None,
-            Some(FormProblem::new(&at, "body", vec![msg])),
-        )
-        .await;
+        return mistyped(page, id, &at, "body", "guidance.empty").await;
     }
     let r = page
         .state
@@ -241,10 +217,6 @@ async fn post(page: &Page, id: i64, form: GuidanceForm) -> PageResult {
             &format!("/projects/{id}#guidance-{}", g.id),
             "guidance_posted",
         )),
-        Err(e) => {
-            let w = page.state.app.workflow_of(&p).await.ok();
-            let x = explain(e, page.lang, w.as_deref());
-            project_page(page, id, None, Some(FormProblem::refused(&at, "body", x))).await
-        }
+        Err(e) => refused_beside(page, &p, &at, "body", e).await,
     }
 }

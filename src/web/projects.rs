@@ -201,6 +201,27 @@ impl FormProblem {
     }
 }
 
+/// The project page again with the words of `key` beside the input `field` of the form `at`
+/// (what was typed is wrong: 422).
+pub async fn mistyped(page: &Page, id: i64, at: &str, field: &str, key: &str) -> PageResult {
+    let msg = page.t(key);
+    project_page(page, id, None, Some(FormProblem::new(at, field, vec![msg]))).await
+}
+
+/// The project page again with a use case's refusal beside the form `at`, at the refusal's
+/// status.
+pub async fn refused_beside(
+    page: &Page,
+    p: &project::Model,
+    at: &str,
+    field: &str,
+    e: crate::app::AppError,
+) -> PageResult {
+    let w = page.state.app.workflow_of(p).await.ok();
+    let x = super::error::explain(e, page.lang, w.as_deref());
+    project_page(page, p.id, None, Some(FormProblem::refused(at, field, x))).await
+}
+
 /// The project page; with a problem, the page again at 422 with the form's messages beside it
 /// and in the error summary.
 pub async fn project_page(

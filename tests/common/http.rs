@@ -209,6 +209,29 @@ pub async fn start_with(
     (addr, Server { stop, task })
 }
 
+/// A `multipart/form-data` body: `(name, Some(file name), content)` is a file,
+/// `(name, None, value)` a text field. Answers the content type and the body.
+#[allow(dead_code)]
+pub fn multipart(parts: &[(&str, Option<&str>, &str)]) -> (String, String) {
+    let boundary = "----sp-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = String::new();
+    for (name, file_name, content) in parts {
+        body.push_str(&format!("--{boundary}\r\n"));
+        match file_name {
+            Some(f) => body.push_str(&format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )),
+            None => body.push_str(&format!(
+                "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+            )),
+        }
+        body.push_str(content);
+        body.push_str("\r\n");
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// A signed-in browser without a browser: the session cookie and the anti-forgery token of
 /// its pages, for getting pages and posting their forms (urlencoded or with files).
 #[allow(dead_code)]
@@ -279,24 +302,9 @@ impl PageClient {
     /// Post a form with files: `(name, Some(file name), content)` is a file,
     /// `(name, None, value)` a text field; the page's token is added first.
     pub async fn post_files(&self, path: &str, parts: &[(&str, Option<&str>, &str)]) -> Reply {
-        let boundary = "----sp-page-boundary-5f2c9a";
-        let mut body = String::new();
         let token = [("_csrf", None, self.csrf.as_str())];
-        for (name, file_name, content) in token.iter().chain(parts) {
-            body.push_str(&format!("--{boundary}\r\n"));
-            match file_name {
-                Some(f) => body.push_str(&format!(
-                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-                )),
-                None => body.push_str(&format!(
-                    "Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                )),
-            }
-            body.push_str(content);
-            body.push_str("\r\n");
-        }
-        body.push_str(&format!("--{boundary}--\r\n"));
-        let ct = format!("multipart/form-data; boundary={boundary}");
+        let all: Vec<(&str, Option<&str>, &str)> = token.iter().chain(parts).copied().collect();
+        let (ct, body) = multipart(&all);
         call(
             self.addr,
             "POST",

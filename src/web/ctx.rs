@@ -301,6 +301,22 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
 }
 
 impl Page {
+    /// A stage's name in the page's language, from the first current definition that has it
+    /// (the id itself when none does).
+    pub fn stage_name(&self, stage: &str) -> String {
+        self.state
+            .app
+            .registry
+            .all_current()
+            .iter()
+            .find_map(|v| {
+                v.workflow
+                    .stage(stage)
+                    .map(|s| s.name.get(self.lang.code()).to_string())
+            })
+            .unwrap_or_else(|| stage.to_string())
+    }
+
     /// The words of the notice a redirect asked for (`?done=key`, see [`done`]), if the key is
     /// a plain one.
     pub fn notice(&self, key: Option<&str>) -> Option<String> {

@@ -23,20 +23,6 @@ pub async fn dispatch(page: Page, Query(q): Query<DispatchQuery>) -> Response {
     respond(&page, r).await
 }
 
-fn stage_name(page: &Page, stage: &str) -> String {
-    page.state
-        .app
-        .registry
-        .all_current()
-        .iter()
-        .find_map(|v| {
-            v.workflow
-                .stage(stage)
-                .map(|s| s.name.get(page.lang.code()).to_string())
-        })
-        .unwrap_or_else(|| stage.to_string())
-}
-
 fn milestone_json(m: &MilestoneView) -> Value {
     json!({
         "title": m.title,
@@ -73,7 +59,7 @@ async fn dispatch_page(page: &Page, q: DispatchQuery) -> PageResult {
                 "id": r.project_id,
                 "title": r.title,
                 "organisation": r.organisation,
-                "stage": stage_name(page, &r.stage),
+                "stage": page.stage_name(&r.stage),
                 "done": r.milestones_done,
                 "total": r.milestones,
                 "percent": r.percent,

@@ -77,17 +77,7 @@ async fn build(page: &Page) -> PageResult {
         Some(g) => {
             let mut stages = Vec::new();
             for (stage, n) in &g.by_stage {
-                let name = s
-                    .app
-                    .registry
-                    .all_current()
-                    .iter()
-                    .find_map(|v| {
-                        v.workflow
-                            .stage(stage)
-                            .map(|st| st.name.get(lang).to_string())
-                    })
-                    .unwrap_or_else(|| stage.clone());
+                let name = page.stage_name(stage);
                 stages.push(json!({"stage": stage, "name": name, "count": n}));
             }
             json!({"year": g.year, "total": g.total, "stages": stages,

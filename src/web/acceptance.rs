@@ -115,27 +115,20 @@ pub async fn section(
         if *part.source.get() == PartSource::Appraisal {
             continue;
         }
-        let name_of = |id: &str| {
-            part.criteria
-                .iter()
-                .find(|c| c.id.as_str() == id)
-                .map(|c| c.name.get(lang).to_string())
-                .unwrap_or_else(|| id.to_string())
-        };
         let shown: Vec<Value> = sheets
             .sheets
             .iter()
             .filter(|sh| sh.part == part.id.as_str())
             .map(|sh| {
-                let criteria: Vec<Value> = sh
+                // In the rubric's order, not the stored map's.
+                let criteria: Vec<Value> = part
                     .criteria
-                    .as_object()
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| json!({"name": name_of(k), "value": points(v.as_f64().unwrap_or(0.0))}))
-                            .collect()
+                    .iter()
+                    .filter_map(|c| {
+                        let v = sh.criteria.get(c.id.as_str())?.as_f64()?;
+                        Some(json!({"name": c.name.get(lang), "value": points(v)}))
                     })
-                    .unwrap_or_default();
+                    .collect();
                 json!({
                     "scorer": sh.scorer, "total": points(sh.total), "criteria": criteria,
                     "comment": sh.comment, "at": sh.submitted_at.to_rfc3339(),

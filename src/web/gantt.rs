@@ -86,7 +86,8 @@ pub fn chart(ms: &[MilestoneView], today: NaiveDate, words: &Words) -> Option<St
     // Month ticks along the top.
     let mut month = NaiveDate::from_ymd_opt(first.year(), first.month(), 1)?;
     while month <= last {
-        if month >= first {
+        // A label needs room before the right edge.
+        if month >= first && x(month) + 34.0 <= WIDTH {
             let mx = x(month);
             s.push_str(&format!(
                 r#"<line class="g-grid" x1="{mx:.1}" y1="{}" x2="{mx:.1}" y2="{height}"/><text class="g-month" x="{:.1}" y="14">{}-{:02}</text>"#,

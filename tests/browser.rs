@@ -11,7 +11,7 @@
 mod common;
 
 use chrono::Utc;
-use common::browser::{base64_decode, Browser, El, Window, ELEMENT};
+use common::browser::{base64_decode, no_sideways_scroll, Browser, El, Window, ELEMENT};
 use common::http::{login, set_passwords, start_at_own_url};
 use common::{day, env, world, World};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -749,14 +749,6 @@ fn sign_in_on_page(browser: &Browser, base: &str, who: &str) {
     browser.wait_for("the home page", "return location.pathname === '/home';");
 }
 
-fn no_sideways_scroll(browser: &Browser, page: &str) {
-    let fits = browser.exec(
-        "return document.documentElement.scrollWidth <= window.innerWidth;",
-        vec![],
-    );
-    assert_eq!(fits, json!(true), "{page} scrolls sideways");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_secretary_works_on_the_pages() {
     let _one = ONE_BROWSER.lock().await;
@@ -1028,4 +1020,349 @@ async fn a_secretary_files_an_application_on_the_pages() {
     assert_eq!(browser.text(&browser.find("#current-stage")), "审核中");
     browser.keep_screenshot("application-submitted-zh-desktop");
     server.stop().await;
+}
+
+/// The demo district that `serve --demo` loads (six subdistricts, a user per role, projects in
+/// every stage of the year), every password [`common::http::PASSWORD`], plus what the demo
+/// leaves out: a topic in the pool and a batch of appraisal codes.
+struct Demo {
+    drafting: i64,
+    /// A project of member1a's subdistrict past its application.
+    members: i64,
+    implementation: i64,
+    upper_review: i64,
+    appraisal: i64,
+    closed: i64,
+    topic: i64,
+    /// secretary1's account (the admin's user page).
+    secretary: i64,
+    batch: String,
+    code: String,
+}
+
+async fn demo_user(app: &App, login: &str) -> Principal {
+    use secretary_projects::store::entity::user;
+    let u = user::Entity::find()
+        .filter(user::Column::Login.eq(login))
+        .one(&app.db.read)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("no demo login {login}"));
+    Principal::from(&u)
+}
+
+async fn demo(app: &App) -> Demo {
+    use secretary_projects::store::entity::project;
+    let wf = app.registry.current("secretary_project").unwrap().workflow;
+    let summary = secretary_projects::demo::load_with_password(
+        app,
+        &wf,
+        Utc::now(),
+        Some(common::http::PASSWORD),
+    )
+    .await
+    .unwrap();
+    assert!(summary.skipped.is_empty(), "{:?}", summary.skipped);
+    let secretary = demo_user(app, "secretary1").await;
+    let member = demo_user(app, "member1a").await;
+    let projects = project::Entity::find().all(&app.db.read).await.unwrap();
+    let find = |what: &str, ok: &dyn Fn(&project::Model) -> bool| {
+        projects
+            .iter()
+            .find(|p| ok(p))
+            .unwrap_or_else(|| panic!("no demo project {what}"))
+            .id
+    };
+    let in_stage = |s: &'static str| move |p: &project::Model| p.stage == s;
+    let appraisal = find("in resident_appraisal", &in_stage("resident_appraisal"));
+    let batch = app
+        .issue_tokens(&demo_user(app, "reviewer1").await, appraisal, 3, Utc::now())
+        .await
+        .unwrap();
+    let topic = app
+        .create_topic(
+            &secretary,
+            "secretary_project",
+            secretary_projects::app::topics::TopicInput {
+                title: Some("背街小巷照明差".into()),
+                source: Some("field_visit".into()),
+                area: None,
+                description: Some("夜间无路灯，老人出行不便".into()),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    app.comment_topic(&secretary, topic.id, "可与供电所协调", Utc::now())
+        .await
+        .unwrap();
+    Demo {
+        drafting: find("of secretary1 in drafting", &|p| {
+            p.stage == "drafting" && p.organisation_id == secretary.organisation_id
+        }),
+        members: find("of member1a past drafting", &|p| {
+            p.stage != "drafting" && p.organisation_id == member.organisation_id
+        }),
+        implementation: find("in implementation", &in_stage("implementation")),
+        upper_review: find("in upper_review", &in_stage("upper_review")),
+        appraisal,
+        closed: find("closed", &in_stage("closed")),
+        topic: topic.id,
+        secretary: secretary.user_id,
+        batch: batch.batch.clone(),
+        code: batch.codes[0].clone(),
+    }
+}
+
+/// The narrow phone every main page must fit.
+const PHONE_WIDTH: u32 = 375;
+
+/// A main page as a person opens it: who (a demo login, or nobody signed in) and where.
+struct MainPage {
+    name: &'static str,
+    who: Option<&'static str>,
+    path: String,
+}
+
+/// Every main page of the product, grouped by who opens it. A page added here is checked by
+/// `every_main_page_passes_axe` (axe-core, requests to other origins, width on a phone).
+fn main_pages(d: &Demo) -> Vec<MainPage> {
+    let page = |name, who, path: String| MainPage { name, who, path };
+    let sec = Some("secretary1");
+    let member = Some("member1a");
+    let reviewer = Some("reviewer1");
+    let admin = Some("admin");
+    vec![
+        page("login", None, "/login".into()),
+        page("appraisal", None, format!("/a/{}", d.code)),
+        page("home-secretary", sec, "/home".into()),
+        page("projects-secretary", sec, "/projects".into()),
+        page("project-drafting", sec, format!("/projects/{}", d.drafting)),
+        page(
+            "application-new",
+            sec,
+            "/projects/new?definition=secretary_project".into(),
+        ),
+        page(
+            "form-drafting",
+            sec,
+            format!("/projects/{}/form", d.drafting),
+        ),
+        page("topics", sec, "/topics".into()),
+        page("topic", sec, format!("/topics/{}", d.topic)),
+        page("home-member", member, "/home".into()),
+        page("project-member", member, format!("/projects/{}", d.members)),
+        page("home-reviewer", reviewer, "/home".into()),
+        page(
+            "project-implementation",
+            reviewer,
+            format!("/projects/{}", d.implementation),
+        ),
+        page(
+            "project-appraisal",
+            reviewer,
+            format!("/projects/{}", d.appraisal),
+        ),
+        page(
+            "score-provisional",
+            reviewer,
+            format!("/projects/{}/score", d.appraisal),
+        ),
+        page(
+            "token-sheet",
+            reviewer,
+            format!("/print/projects/{}/tokens/{}", d.appraisal, d.batch),
+        ),
+        page("dispatch", reviewer, "/dispatch".into()),
+        page("notifications", reviewer, "/notifications".into()),
+        page("home-admin", admin, "/home".into()),
+        page("admin-users", admin, "/admin/users".into()),
+        page("admin-user", admin, format!("/admin/users/{}", d.secretary)),
+        page("admin-organisations", admin, "/admin/organisations".into()),
+        page("admin-mail", admin, "/admin/mail".into()),
+        page("projects-admin", admin, "/projects".into()),
+        page(
+            "project-upper-review",
+            admin,
+            format!("/projects/{}", d.upper_review),
+        ),
+        page("project-closed", admin, format!("/projects/{}", d.closed)),
+        page(
+            "score-closed",
+            admin,
+            format!("/projects/{}/score", d.closed),
+        ),
+    ]
+}
+
+/// Open `path` in language `want` (`zh` or `en`): by the page's language button where it has
+/// one (as a person switches), else by `?lang=` (the resident's and the printed pages, whose
+/// language comes with the link).
+fn open_in(browser: &Browser, base: &str, path: &str, want: &str) {
+    browser.goto(&format!("{base}{path}"));
+    if browser.lang().starts_with(want) {
+        return;
+    }
+    if let Some(switch) = browser.try_find("#language-switch") {
+        browser.click(&switch);
+        browser.wait_for(
+            &format!("the page in {want}"),
+            &format!("return document.documentElement.lang.startsWith('{want}');"),
+        );
+    } else {
+        let join = if path.contains('?') { '&' } else { '?' };
+        browser.goto(&format!("{base}{path}{join}lang={want}"));
+    }
+}
+
+/// Walk every main page in both languages in one window; every problem found, as text.
+async fn walk_main_pages(
+    browser: &Browser,
+    addr: std::net::SocketAddr,
+    pages: &[MainPage],
+    window: &str,
+    phone: bool,
+) -> Vec<String> {
+    let base = format!("http://{addr}");
+    let mut problems = Vec::new();
+    for want in ["zh", "en"] {
+        let mut signed_in: Option<Option<&str>> = None;
+        for page in pages {
+            if signed_in != Some(page.who) {
+                match page.who {
+                    Some(who) => sign_in(browser, addr, who).await,
+                    None => {
+                        browser.goto(&format!("{base}/healthz"));
+                        browser.delete_cookies();
+                    }
+                }
+                signed_in = Some(page.who);
+            }
+            open_in(browser, &base, &page.path, want);
+            let at = format!("{} ({}, {want}, {window})", page.name, page.path);
+            browser.keep_screenshot(&format!("axe-{}-{want}-{window}", page.name));
+            let status = browser.status();
+            if status != 200 {
+                problems.push(format!("{at}: HTTP status {status}"));
+            }
+            let lang = browser.lang();
+            if !lang.starts_with(want) {
+                problems.push(format!("{at}: the page is in {lang:?}"));
+            }
+            for v in browser.axe_violations() {
+                if v.impact == "serious" || v.impact == "critical" {
+                    problems.push(format!(
+                        "{at}: axe {} {} ({}): {}",
+                        v.impact,
+                        v.id,
+                        v.help,
+                        v.targets.join(", ")
+                    ));
+                }
+            }
+            for url in browser.requested_urls() {
+                let ours = url == base || url.starts_with(&format!("{base}/"));
+                let local = ["data:", "blob:", "about:"]
+                    .iter()
+                    .any(|s| url.starts_with(s));
+                if !(ours || local) {
+                    problems.push(format!("{at}: a request to another origin: {url}"));
+                }
+            }
+            if phone {
+                // A page wider than the phone can also widen the viewport (the phone zooms
+                // out to show it all): the viewport must stay the phone's width too.
+                if !browser.fits_width() {
+                    // The outermost elements reaching past the phone's edge, to say where.
+                    let wide = browser.exec(
+                        "const w = screen.width, out = [];
+                         // Clipped by a scrolling box it is laid out in (an absolutely
+                         // placed element only by one at or inside its containing block).
+                         const placed = p => p === 'absolute' || p === 'fixed';
+                         const clipped = e => {
+                           let free = placed(getComputedStyle(e).position);
+                           for (let a = e.parentElement; a; a = a.parentElement) {
+                             const cs = getComputedStyle(a);
+                             if (free && cs.position === 'static') continue;
+                             if (cs.overflowX !== 'visible') return true;
+                             free = placed(cs.position);
+                           }
+                           return false;
+                         };
+                         const wide = e => e.getBoundingClientRect().right > w + 0.5 && !clipped(e);
+                         for (const e of document.body.querySelectorAll('*')) {
+                           if (wide(e) && !(e.parentElement && wide(e.parentElement))) {
+                             out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                               + (e.className && typeof e.className === 'string'
+                                  ? '.' + e.className.trim().split(/\\s+/).join('.') : '')
+                               + ' (' + Math.round(e.getBoundingClientRect().right) + ' px)');
+                           }
+                         }
+                         return [window.innerWidth, document.documentElement.scrollWidth,
+                                 out.slice(0, 6).join(', ')];",
+                        vec![],
+                    );
+                    problems.push(format!(
+                        "{at}: scrolls sideways (viewport, page width, what is too wide: {wide})"
+                    ));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Every main page, signed in as each role, in Chinese and English, on a 1366 px desktop and
+/// a 375 px phone: no axe-core violation of impact serious or critical, no request the
+/// browser made to another origin, and on the phone nothing scrolls sideways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_main_page_passes_axe() {
+    let _one = ONE_BROWSER.lock().await;
+    let t = env().await;
+    let app = &t.app;
+    let d = demo(app).await;
+    let pages = main_pages(&d);
+    let (addr, server) = start_at_own_url(app, true).await;
+    let mut problems = Vec::new();
+    for (name, window, phone) in [
+        (
+            "desktop",
+            Window::Desktop {
+                width: 1366,
+                height: 768,
+                scale: 1.0,
+            },
+            false,
+        ),
+        (
+            "phone",
+            Window::Phone {
+                width: PHONE_WIDTH,
+                height: 812,
+            },
+            true,
+        ),
+    ] {
+        let Some(browser) = Browser::start(window) else {
+            return;
+        };
+        // Away from the browser's own start page, whose requests (chrome://...) are in the
+        // log before the first page of ours.
+        browser.goto(&format!("http://{addr}/login"));
+        browser.requested_urls();
+        if phone {
+            assert_eq!(
+                browser.exec("return window.innerWidth;", vec![]),
+                PHONE_WIDTH
+            );
+        }
+        problems.extend(walk_main_pages(&browser, addr, &pages, name, phone).await);
+    }
+    server.stop().await;
+    assert!(
+        problems.is_empty(),
+        "{} problems on the main pages:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

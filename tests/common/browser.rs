@@ -25,6 +25,26 @@ pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The W3C key of an element reference.
 pub const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// axe-core's script, compiled into the tests (never fetched): see tests/vendor/axe-core.
+const AXE_SOURCE: &str = include_str!("../vendor/axe-core/axe.min.js");
+
+/// One rule axe-core found broken on a page.
+#[derive(Clone, Debug)]
+pub struct AxeViolation {
+    /// `minor`, `moderate`, `serious` or `critical`.
+    pub impact: String,
+    /// The rule, e.g. `color-contrast`.
+    pub id: String,
+    pub help: String,
+    /// A CSS selector of each element at fault.
+    pub targets: Vec<String>,
+}
+
+/// Assert that the page now open does not scroll sideways.
+pub fn no_sideways_scroll(browser: &Browser, page: &str) {
+    assert!(browser.fits_width(), "{page} scrolls sideways");
+}
+
 /// How long [`Browser::find`] and [`Browser::wait_for`] poll before giving up.
 pub const WAIT: Duration = Duration::from_secs(15);
 
@@ -325,11 +345,15 @@ impl Browser {
             }
         }
         options["args"] = json!(args);
+        // The network events of the page go to chromedriver's performance log, which
+        // [`Browser::requested_urls`] reads: the browser's own record of every request made.
+        options["perfLoggingPrefs"] = json!({"enableNetwork": true, "enablePage": false});
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "pageLoadStrategy": "normal",
             "timeouts": {"pageLoad": 30_000, "script": 15_000, "implicit": 0},
             "goog:chromeOptions": options,
+            "goog:loggingPrefs": {"performance": "ALL"},
         }}});
         let (status, v) = raw(
             addr,
@@ -573,6 +597,103 @@ impl Browser {
         )
         .as_u64()
         .unwrap_or(0)
+    }
+
+    /// Run axe-core (vendored in `tests/vendor/axe-core`) on the page now open: every
+    /// violation as (impact, rule id, help text, the CSS selectors of the elements at fault).
+    /// Panics when axe did not run (no `violations` array, or no rule passed either), so a
+    /// page that blocks the script cannot pass by saying nothing.
+    pub fn axe_violations(&self) -> Vec<AxeViolation> {
+        // Injected through WebDriver, which Chromium runs outside the page's content security
+        // policy (the pages allow no inline script).
+        let loaded = self.exec(
+            &format!("{AXE_SOURCE}\n;return typeof window.axe === 'object' && window.axe.version;"),
+            vec![],
+        );
+        assert!(
+            loaded.is_string(),
+            "axe-core did not load on {}: {loaded}",
+            self.url()
+        );
+        let v = self.exec_async(
+            "const done = arguments[arguments.length - 1];
+             window.axe.run(document, {resultTypes: ['violations']}).then(
+               r => done({
+                 passes: r.passes.length,
+                 violations: r.violations.map(v => ({
+                   impact: v.impact || '', id: v.id, help: v.help,
+                   targets: v.nodes.map(n => n.target.flat().join(' ')),
+                 })),
+               }),
+               e => done({error: String(e && e.stack || e)}));",
+            vec![],
+        );
+        let (Some(violations), Some(passes)) = (v["violations"].as_array(), v["passes"].as_u64())
+        else {
+            panic!("axe did not run on {}: {v}", self.url());
+        };
+        assert!(passes > 0, "axe ran no rule on {}: {v}", self.url());
+        violations
+            .iter()
+            .map(|v| AxeViolation {
+                impact: v["impact"].as_str().unwrap_or("").to_string(),
+                id: v["id"].as_str().unwrap_or("").to_string(),
+                help: v["help"].as_str().unwrap_or("").to_string(),
+                targets: v["targets"]
+                    .as_array()
+                    .map(|t| {
+                        t.iter()
+                            .map(|s| s.as_str().unwrap_or("").to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// The URL of every request the page made since the last call (or since the session
+    /// began), from Chromium's own network log: `Network.requestWillBeSent` events of
+    /// chromedriver's performance log, which reading empties.
+    pub fn requested_urls(&self) -> Vec<String> {
+        let entries = self.cmd("POST", "/se/log", Some(json!({"type": "performance"})));
+        let Some(entries) = entries.as_array() else {
+            panic!("no performance log: {entries}");
+        };
+        entries
+            .iter()
+            .filter_map(|e| {
+                let m: Value = serde_json::from_str(e["message"].as_str()?).ok()?;
+                let m = &m["message"];
+                (m["method"] == "Network.requestWillBeSent")
+                    .then(|| m["params"]["request"]["url"].as_str().map(str::to_string))?
+            })
+            .collect()
+    }
+
+    /// Whether the page now open is no wider than the window (nothing scrolls sideways). On
+    /// an emulated phone a page wider than the screen also widens the viewport (the phone
+    /// zooms out to show it all, so the page "fits" a viewport of its own width): the
+    /// viewport must be no wider than the screen too.
+    pub fn fits_width(&self) -> bool {
+        self.exec(
+            "return document.documentElement.scrollWidth <= window.innerWidth \
+               && window.innerWidth <= screen.width;",
+            vec![],
+        ) == true
+    }
+
+    /// The language of the page now open (`<html lang>`).
+    pub fn lang(&self) -> String {
+        self.exec("return document.documentElement.lang;", vec![])
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Forget every cookie of the origin of the page now open (signs out, forgets the
+    /// language chosen before sign-in).
+    pub fn delete_cookies(&self) {
+        self.cmd("DELETE", "/cookie", None);
     }
 
     /// The page printed to PDF (WebDriver's print endpoint) on A4 paper.

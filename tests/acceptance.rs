@@ -1477,3 +1477,188 @@ async fn acceptance_on_the_pages() {
     );
     server.stop().await;
 }
+
+/// Before a submission the pages show the answers to check (each with a link back to its
+/// field, people by name, what is missing marked), and the submission is taken from there;
+/// the charter and the self-check report print with their record and signature lines, in the
+/// reader's language; another subdistrict sees neither.
+#[tokio::test]
+async fn answers_are_checked_before_submission_and_forms_print() {
+    use common::http::PageClient;
+    let t = env().await;
+    let app = &t.app;
+    let w = world(app, 2, USERS).await;
+    set_passwords(app).await;
+    let sec_p = w.user("secretary1");
+    let mut form = application("member1");
+    form.remove("goals");
+    let p = app
+        .create_project(
+            sec_p,
+            NewProject {
+                definition: "secretary_project".into(),
+                title: "破解停车难".into(),
+                year: 2026,
+                organisation_id: None,
+                form,
+            },
+            day(2, 10),
+        )
+        .await
+        .unwrap();
+    let id = p.id;
+    let (addr, server) = start(app).await;
+    let pages =
+        |who: &'static str| async move { PageClient::new(addr, &login(addr, who).await).await };
+    let sec = pages("secretary1").await;
+    let other = pages("secretary2").await;
+    let check = format!("/projects/{id}/check");
+
+    // Not complete: the missing answer is marked and the submission refused with the reason.
+    let r = sec.get(&check).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let goals = &r.text[r.text.find("id=\"answer-goals\"").expect("the goals")..];
+    let goals = &goals[..goals.find("</div>").unwrap()];
+    assert!(goals.contains("未填写（必填）"), "{goals}");
+    assert!(r.text.contains("id=\"refused-submit\""), "{}", r.text);
+    assert!(!r.text.contains("id=\"action-submit\""));
+    assert!(r
+        .text
+        .contains(&format!("href=\"/projects/{id}/form#f-goals\"")));
+
+    // "Save and check" leads here once the form is saved.
+    let v = app.project(id).await.unwrap().version.to_string();
+    let saved = sec
+        .post(
+            &format!("/projects/{id}/form"),
+            &[
+                ("version", &v),
+                ("then", "check"),
+                ("f.title", "破解停车难"),
+                ("f.theme", "party_building_governance"),
+                ("f.problem", "老旧小区停车难，居民矛盾多。"),
+                ("f.feasibility", "有闲置地块。"),
+                ("f.goals", "新增车位，建立共享机制。"),
+                ("f.measures", "党建引领，多方协商。"),
+                ("f.schedule", "3月启动，10月完成。"),
+                ("f.team.0.user", "member1"),
+                ("f.team.0.duty", "具体推进"),
+                ("f.milestones.0.title", "摸底调研"),
+                ("f.milestones.0.owner", "member1"),
+                ("f.milestones.0.due", "2026-05-31"),
+                ("f.milestones.1.title", "车位建设"),
+                ("f.milestones.1.owner", "member1"),
+                ("f.milestones.1.due", "2026-08-31"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    assert!(
+        saved.header("location").unwrap().starts_with(&check),
+        "{:?}",
+        saved.header("location")
+    );
+    let r = sec.get(&check).await;
+    assert!(r.text.contains("id=\"action-submit\""), "{}", r.text);
+    assert!(!r.text.contains("id=\"refused-submit\""));
+    assert!(r.text.contains("新增车位，建立共享机制。"));
+    // People by name, the choice by its label.
+    let member_name = &w.user("member1").name;
+    assert!(
+        r.text.contains(&format!("{member_name}（member1）")),
+        "{}",
+        r.text
+    );
+    assert!(!r.text.contains(">party_building_governance<"));
+    // The project page leads to the check, not straight to the submission.
+    let page = sec.get(&format!("/projects/{id}")).await;
+    assert!(page.text.contains("id=\"check-submit\""), "{}", page.text);
+    assert!(!page.text.contains("id=\"action-submit\""));
+    // Another subdistrict: neither the answers nor the submission.
+    let r = other.get(&check).await;
+    assert!(matches!(r.status, 403 | 404), "{}", r.status);
+    assert!(!r.text.contains("老旧小区停车难"));
+
+    // Submitted from the check page.
+    let v = app.project(id).await.unwrap().version.to_string();
+    let r = sec
+        .post(
+            &format!("/projects/{id}/actions"),
+            &[("action", "submit"), ("version", &v), ("comment", "")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(app.project(id).await.unwrap().stage, "under_review");
+
+    // The charter: the application with milestones, team, the record and signature lines.
+    let charter = format!("/projects/{id}/print/drafting");
+    let page = sec.get(&format!("/projects/{id}")).await;
+    assert!(page.text.contains(&format!("href=\"{charter}\"")));
+    let r = sec.get(&charter).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for want in [
+        "书记项目立项书",
+        "破解停车难",
+        "车位建设",
+        "2026-08-31",
+        "具体推进",
+        "项目负责人（签字）",
+        "区委组织部审核意见（盖章）",
+        "办理记录",
+    ] {
+        assert!(r.text.contains(want), "{want} missing:\n{}", r.text);
+    }
+    assert!(r.text.contains(&format!("{member_name}（member1）")));
+    let submit_name = app
+        .registry
+        .current("secretary_project")
+        .unwrap()
+        .workflow
+        .transition("submit")
+        .unwrap()
+        .name
+        .get("zh")
+        .to_string();
+    assert!(r.text.contains(&submit_name), "the record: {}", r.text);
+    let r = other.get(&charter).await;
+    assert!(matches!(r.status, 403 | 404), "{}", r.status);
+    assert!(!r.text.contains("车位建设"));
+    // A stage without a form, or none at all: not found.
+    for path in ["under_review", "no_such_stage"] {
+        let r = sec.get(&format!("/projects/{id}/print/{path}")).await;
+        assert_eq!(r.status, 404, "{path}");
+    }
+
+    // The self-check report of a project that filed it, in English for an English reader.
+    let filed = to_self_check(app, &w, 1, "路灯照明", &[]).await;
+    file_self_check(app, sec_p, filed, 0.8).await;
+    let page = sec.get(&format!("/projects/{filed}")).await;
+    assert!(
+        page.text.contains("id=\"print-self_check\""),
+        "{}",
+        page.text
+    );
+    let r = sec
+        .get(&format!("/projects/{filed}/print/self_check"))
+        .await;
+    assert!(
+        r.text.contains("自查报告") && r.text.contains("部分达成"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("填报人（签字）"));
+    let switched = sec
+        .post("/language", &[("lang", "en"), ("next", "/home")])
+        .await;
+    assert_eq!(switched.status, 303, "{}", switched.text);
+    let r = sec
+        .get(&format!("/projects/{filed}/print/self_check"))
+        .await;
+    assert!(
+        r.text.contains("Self-check report") && r.text.contains("Partly"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("<html lang=\"en\">"));
+    server.stop().await;
+}

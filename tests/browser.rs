@@ -1012,6 +1012,16 @@ async fn a_secretary_files_an_application_on_the_pages() {
         "return !!document.querySelector('#notice');",
     );
     assert_eq!(browser.text(&browser.find("#current-stage")), "立项申请");
+    // Submitting goes through the answers to check first.
+    browser.click(&browser.find("#check-submit"));
+    browser.wait_for(
+        "check your answers",
+        "return !!document.querySelector('#check-title');",
+    );
+    assert!(browser
+        .text(&browser.find("#answer-problem"))
+        .contains("车位缺口约300个"));
+    browser.keep_screenshot("check-answers-zh-desktop");
     browser.click(&browser.find("#action-submit"));
     browser.wait_for(
         "under review",
@@ -1148,6 +1158,16 @@ fn main_pages(d: &Demo) -> Vec<MainPage> {
             sec,
             format!("/projects/{}/form", d.drafting),
         ),
+        page(
+            "check-drafting",
+            sec,
+            format!("/projects/{}/check", d.drafting),
+        ),
+        page(
+            "charter",
+            sec,
+            format!("/projects/{}/print/drafting", d.drafting),
+        ),
         page("topics", sec, "/topics".into()),
         page("topic", sec, format!("/topics/{}", d.topic)),
         page("home-member", member, "/home".into()),
@@ -1187,6 +1207,11 @@ fn main_pages(d: &Demo) -> Vec<MainPage> {
             format!("/projects/{}", d.upper_review),
         ),
         page("project-closed", admin, format!("/projects/{}", d.closed)),
+        page(
+            "self-check-report",
+            admin,
+            format!("/projects/{}/print/self_check", d.closed),
+        ),
         page(
             "score-closed",
             admin,

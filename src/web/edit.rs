@@ -22,7 +22,11 @@ use crate::workflow::model::{Field, Stage};
 use crate::workflow::Workflow;
 
 /// Who can be named and which files can be chosen on a project's form.
-async fn context(page: &Page, organisation_id: i64, p: Option<&project::Model>) -> FormContext {
+pub(super) async fn context(
+    page: &Page,
+    organisation_id: i64,
+    p: Option<&project::Model>,
+) -> FormContext {
     let app = &page.state.app;
     let people = app
         .organisation_members(organisation_id)
@@ -177,7 +181,7 @@ async fn save_form(page: &Page, id: i64, pairs: Vec<(String, String)>) -> PageRe
         .edit_form(&who, id, version, values.clone(), Utc::now())
         .await
     {
-        Ok(_) => Ok(done(&format!("/projects/{id}"), "form_saved")),
+        Ok(_) => Ok(done(&after_save(id, &pairs), "form_saved")),
         Err(AppError::InvalidForm(problems)) => {
             let mut shown: Map<String, Value> =
                 serde_json::from_str(&p.form_data).unwrap_or_default();
@@ -204,6 +208,16 @@ async fn save_form(page: &Page, id: i64, pairs: Vec<(String, String)>) -> PageRe
             Ok(conflict_page(page, &p, &stage, &values, &pairs, current).await)
         }
         Err(e) => Err(PageError::with_workflow(e, Some(w))),
+    }
+}
+
+/// Where a saved form leads: the answers to check when the user asked for them ("save and
+/// check", the step before a submission), else the project page.
+fn after_save(id: i64, pairs: &[(String, String)]) -> String {
+    if pairs.iter().any(|(k, v)| k == "then" && v == "check") {
+        format!("/projects/{id}/check")
+    } else {
+        format!("/projects/{id}")
     }
 }
 
@@ -421,7 +435,7 @@ async fn create_project(page: &Page, q: NewQuery, pairs: Vec<(String, String)>) 
         )
         .await;
     match made {
-        Ok(p) => Ok(done(&format!("/projects/{}", p.id), "created")),
+        Ok(p) => Ok(done(&after_save(p.id, &pairs), "created")),
         Err(e @ (AppError::InvalidForm(_) | AppError::Invalid(_))) => {
             let (problems, general) = match e {
                 AppError::InvalidForm(ps) => (ps, None),

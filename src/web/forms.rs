@@ -53,7 +53,7 @@ pub fn labelled(p: &FieldProblem, fields: &[Field], lang: &str) -> String {
     }
 }
 
-fn text_of(v: Option<&Value>) -> String {
+pub fn text_of(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
@@ -188,6 +188,13 @@ fn field_view(
     })
 }
 
+/// The results a goal review may record: id, Chinese, English.
+pub const GOAL_RESULTS: [(&str, &str, &str); 3] = [
+    ("achieved", "已达成", "Achieved"),
+    ("partly", "部分达成", "Partly"),
+    ("not_achieved", "未达成", "Not achieved"),
+];
+
 /// One row per goal of the application (from `goals_from`), with what was already written.
 fn goal_rows(f: &Field, list: &[Value], ctx: &FormContext, lang: &str) -> Vec<Value> {
     let goals: Vec<String> = f
@@ -204,11 +211,7 @@ fn goal_rows(f: &Field, list: &[Value], ctx: &FormContext, lang: &str) -> Vec<Va
         .iter()
         .filter_map(|e| Some((e.get("goal")?.as_str()?.to_string(), e)))
         .collect();
-    let results = [
-        ("achieved", "已达成", "Achieved"),
-        ("partly", "部分达成", "Partly"),
-        ("not_achieved", "未达成", "Not achieved"),
-    ];
+    let results = GOAL_RESULTS;
     goals
         .iter()
         .enumerate()

@@ -13,7 +13,9 @@
 
 pub mod acceptance;
 pub mod admin;
+pub mod answers;
 pub mod auth;
+pub mod check;
 pub mod ctx;
 pub mod dispatch;
 pub mod edit;
@@ -24,6 +26,7 @@ pub mod home;
 pub mod i18n;
 pub mod implementation;
 pub mod notifications;
+pub mod print;
 pub mod projects;
 pub mod render;
 pub mod topics;
@@ -51,6 +54,8 @@ pub fn routes() -> Router<AppState> {
         .route("/projects/new", get(edit::new_page).post(edit::create))
         .route("/projects/{id}/form", get(edit::edit_page).post(edit::save))
         .route("/projects/{id}", get(projects::show))
+        .route("/projects/{id}/check", get(check::check))
+        .route("/projects/{id}/print/{stage}", get(print::print_form))
         .route("/projects/{id}/actions", post(projects::act))
         .route(
             "/projects/{id}/milestones/{mid}/progress",

@@ -233,6 +233,33 @@ pub async fn project_page(
     project_page_with(page, id, notice, problem, None).await
 }
 
+/// The actions one may take now and those one may not (with the engine's reasons), as the
+/// pages show them. `checks`: the action submits the stage's form, so the pages lead to the
+/// answers to check first.
+pub fn action_views(
+    w: &Workflow,
+    stage: &str,
+    actions: &[crate::app::projects::AvailableAction],
+    lang: &str,
+) -> (Vec<Value>, Vec<Value>) {
+    let view = |a: &crate::app::projects::AvailableAction| {
+        let t = w.transition(&a.action);
+        json!({
+            "id": a.action,
+            "name": t.map(|t| t.name.get(lang).to_string()).unwrap_or_else(|| a.action.clone()),
+            "to": w.stage(&a.to).map(|s| s.name.get(lang).to_string()).unwrap_or_default(),
+            "comment_required": t.is_some_and(|t| matches!(t.comment, crate::workflow::model::CommentRule::Required)),
+            "reasons": a.reasons.iter().map(|r| r.message(w, lang)).collect::<Vec<_>>(),
+            "checks": t.is_some_and(|t| t.submits_form(stage)),
+        })
+    };
+    let (allowed, refused): (Vec<_>, Vec<_>) = actions.iter().partition(|a| a.allowed);
+    (
+        allowed.into_iter().map(view).collect(),
+        refused.into_iter().map(view).collect(),
+    )
+}
+
 /// The project page, with a score sheet's problems shown in its form.
 pub async fn project_page_with(
     page: &Page,
@@ -250,19 +277,7 @@ pub async fn project_page_with(
     let stage = w.stage(&p.stage);
     let can_edit = stage.is_some_and(|s| !s.form.is_empty())
         && crate::workflow::engine::may_edit(&w, &p.stage, &who.actor(&w, &p)).is_ok();
-    let (allowed, refused): (Vec<_>, Vec<_>) = actions.into_iter().partition(|a| a.allowed);
-    let action_view = |a: &crate::app::projects::AvailableAction| {
-        let t = w.transition(&a.action);
-        json!({
-            "id": a.action,
-            "name": t.map(|t| t.name.get(lang).to_string()).unwrap_or_else(|| a.action.clone()),
-            "to": w.stage(&a.to).map(|s| s.name.get(lang).to_string()).unwrap_or_default(),
-            "comment_required": t.is_some_and(|t| matches!(t.comment, crate::workflow::model::CommentRule::Required)),
-            "reasons": a.reasons.iter().map(|r| r.message(&w, lang)).collect::<Vec<_>>(),
-        })
-    };
-    let allowed: Vec<Value> = allowed.iter().map(action_view).collect();
-    let refused: Vec<Value> = refused.iter().map(action_view).collect();
+    let (allowed, refused) = action_views(&w, &p.stage, &actions, lang);
     let implementation =
         super::implementation::section(page, &who, &p, &w, problem.as_ref()).await?;
     let acceptance =
@@ -288,6 +303,12 @@ pub async fn project_page_with(
         (None, Some(sh)) => Some(sh.status),
         (None, None) => None,
     };
+    let prints: Vec<Value> = super::print::printable(&w, &p)
+        .into_iter()
+        .map(
+            |st| json!({"stage": st.id.as_str(), "title": super::print::print_title(page, &w, st)}),
+        )
+        .collect();
     let history = s.app.history(id).await?;
     let names = user_names(page, history.iter().filter_map(|e| e.actor_user_id)).await;
     let history: Vec<Value> = history
@@ -338,6 +359,7 @@ pub async fn project_page_with(
                 "acc": acceptance,
                 "errors": errors,
                 "history": history,
+                "prints": prints,
                 "notice": notice,
             }),
         )

@@ -38,6 +38,19 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "project_table",
         include_str!("../../templates/partials/project_table.hbs"),
     ),
+    (
+        "action_form",
+        include_str!("../../templates/partials/action_form.hbs"),
+    ),
+    (
+        "answers",
+        include_str!("../../templates/partials/answers.hbs"),
+    ),
+    ("check", include_str!("../../templates/pages/check.hbs")),
+    (
+        "print_form",
+        include_str!("../../templates/pages/print_form.hbs"),
+    ),
     ("login", include_str!("../../templates/pages/login.hbs")),
     ("home", include_str!("../../templates/pages/home.hbs")),
     (
@@ -116,6 +129,8 @@ fn is_partial(name: &str) -> bool {
             | "work"
             | "acceptance"
             | "admin_tabs"
+            | "action_form"
+            | "answers"
     )
 }
 

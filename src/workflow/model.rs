@@ -237,6 +237,16 @@ pub struct Transition {
     pub effects: Vec<Pos<Effect>>,
 }
 
+impl Transition {
+    /// Whether taking this action from `stage` submits that stage's form (it requires the form
+    /// complete): the pages show the answers to check before it is taken.
+    pub fn submits_form(&self, stage: &str) -> bool {
+        self.guards
+            .iter()
+            .any(|g| matches!(g.get(), Guard::FormComplete(s) if s.as_str() == stage))
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Guard {

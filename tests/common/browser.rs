@@ -573,14 +573,39 @@ impl Browser {
         base64_decode(v.as_str().expect("base64 PNG"))
     }
 
-    /// With `SP_BROWSER_SCREENSHOTS=DIR`, keep a screenshot of the page as `DIR/name.png` (to
-    /// look at the pages as the tests saw them); otherwise nothing.
-    pub fn keep_screenshot(&self, name: &str) {
-        if let Some(dir) = std::env::var_os("SP_BROWSER_SCREENSHOTS").filter(|d| !d.is_empty()) {
-            let dir = PathBuf::from(dir);
-            std::fs::create_dir_all(&dir).expect("screenshot folder");
-            std::fs::write(dir.join(format!("{name}.png")), self.screenshot()).expect("screenshot");
+    /// The whole page as a PNG, beyond the window's height (Chromium's own capture through
+    /// chromedriver's DevTools endpoint), or the window alone where that is not offered.
+    pub fn full_page_screenshot(&self) -> Vec<u8> {
+        let full = self.try_cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Page.captureScreenshot",
+                        "params": {"format": "png", "captureBeyondViewport": true}})),
+        );
+        match full
+            .ok()
+            .and_then(|v| v["data"].as_str().map(base64_decode))
+        {
+            Some(png) => png,
+            None => self.screenshot(),
         }
+    }
+
+    /// Keep a screenshot of the whole page as `DIR/name.png`, to look at the pages as the
+    /// tests saw them: `DIR` is `SP_BROWSER_SCREENSHOTS`, by default `target/screenshots`.
+    pub fn keep_screenshot(&self, name: &str) {
+        let dir = std::env::var_os("SP_BROWSER_SCREENSHOTS")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let target = std::env::var_os("CARGO_TARGET_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+                target.join("screenshots")
+            });
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), self.full_page_screenshot())
+            .expect("screenshot");
     }
 
     /// A PNG screenshot of one element, base64 as WebDriver answers it.

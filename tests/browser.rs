@@ -20,6 +20,9 @@ use secretary_projects::app::{App, Principal};
 use secretary_projects::store::entity::appraisal;
 use serde_json::{json, Map, Value};
 
+#[path = "browser/journey.rs"]
+mod journey;
+
 /// One browser at a time: the machine has few cores, and three Chromiums side by side make
 /// every wait slower without testing anything more.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -1390,4 +1393,22 @@ async fn every_main_page_passes_axe() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// The whole year of a project on the pages alone, in Chinese (tests/browser/journey.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_year_on_the_pages_in_chinese() {
+    journey::journey("zh", true, "zh").await;
+}
+
+/// The same year for English users.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_year_on_the_pages_in_english() {
+    journey::journey("en", true, "en").await;
+}
+
+/// The same year with JavaScript off in every browser: every form works without it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_year_on_the_pages_without_javascript() {
+    journey::journey("zh", false, "zh-nojs").await;
 }

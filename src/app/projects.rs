@@ -580,6 +580,11 @@ impl App {
             row.milestones_total = Set(total);
             row.milestones_done = Set(done);
         }
+        // A form field `title` is the project's name: renaming it there renames the project.
+        if let Some(title) = form_title(&patch) {
+            row.title = Set(title.clone());
+            row.title_folded = Set(title.to_lowercase());
+        }
         let data = json!({"before": before, "after": patch});
         save_change(
             &txn,
@@ -881,6 +886,13 @@ pub struct AvailableAction {
     pub to: String,
     pub allowed: bool,
     pub reasons: Vec<engine::Reason>,
+}
+
+/// The project's new name from a form edit: a non-empty `title` within the title's limit (an
+/// emptied or over-long one leaves the name as it was; the form's own rules report it).
+fn form_title(patch: &Map<String, Value>) -> Option<String> {
+    let t = patch.get("title")?.as_str()?.trim();
+    (!t.is_empty() && t.chars().count() <= MAX_TITLE_CHARS).then(|| t.to_string())
 }
 
 async fn open_deadline_dues<C: ConnectionTrait>(

@@ -239,6 +239,13 @@ impl Browser {
     /// [`Browser::start`] with the browser's preferred languages (its Accept-Language), e.g.
     /// `en-US,en`; [`Browser::start`] asks for Chinese as a phone in China does.
     pub fn start_in(window: Window, languages: &str) -> Option<Browser> {
+        Self::start_with(window, languages, true)
+    }
+
+    /// [`Browser::start_in`], with the pages' own scripts switched off when `javascript` is
+    /// false (Chromium's content setting, as a user or a locked-down office PC sets it). The
+    /// tests' WebDriver scripts still run: they come through the DevTools protocol.
+    pub fn start_with(window: Window, languages: &str, javascript: bool) -> Option<Browser> {
         if let Ok(h) = tokio::runtime::Handle::try_current() {
             assert!(
                 !matches!(
@@ -268,10 +275,18 @@ impl Browser {
             );
             return None;
         };
-        Some(Self::launch(&chromium, &driver, window, languages))
+        Some(Self::launch(
+            &chromium, &driver, window, languages, javascript,
+        ))
     }
 
-    fn launch(chromium: &Path, driver: &Path, window: Window, languages: &str) -> Browser {
+    fn launch(
+        chromium: &Path,
+        driver: &Path,
+        window: Window,
+        languages: &str,
+        javascript: bool,
+    ) -> Browser {
         use std::os::unix::process::CommandExt;
         let profile = tempfile::tempdir().expect("a Chromium profile folder");
         let port = free_port();
@@ -328,6 +343,9 @@ impl Browser {
             "binary": chromium.display().to_string(),
             "prefs": {"intl.accept_languages": languages},
         });
+        if !javascript {
+            options["prefs"]["profile.managed_default_content_settings.javascript"] = json!(2);
+        }
         match window {
             Window::Phone { width, height } => {
                 options["mobileEmulation"] = json!({

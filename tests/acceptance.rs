@@ -1526,6 +1526,18 @@ async fn answers_are_checked_before_submission_and_forms_print() {
         .text
         .contains(&format!("href=\"/projects/{id}/form#f-goals\"")));
 
+    // The long form's task list: what is answered, what is still to do, each linked.
+    let f = sec.get(&format!("/projects/{id}/form")).await;
+    assert!(f.text.contains("id=\"task-list\""), "{}", f.text);
+    assert!(f
+        .text
+        .contains("<li class=\"task task-todo\"><a href=\"#f-goals\">"));
+    assert!(f
+        .text
+        .contains("<li class=\"task task-done\"><a href=\"#f-problem\">"));
+    assert!(f
+        .text
+        .contains("<li class=\"task task-optional\"><a href=\"#f-attachments\">"));
     // "Save and check" leads here once the form is saved.
     let v = app.project(id).await.unwrap().version.to_string();
     let saved = sec

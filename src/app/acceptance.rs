@@ -182,11 +182,40 @@ async fn names<C: sea_orm::ConnectionTrait>(
 impl App {
     /// An organisation's name (empty when it is gone).
     pub async fn organisation_name(&self, id: i64) -> AppResult<String> {
-        Ok(organisation::Entity::find_by_id(id)
-            .one(&self.db.read)
+        Ok(self
+            .organisation(id)
             .await?
-            .map(|o| o.name)
+            .map(|o| o.name.clone())
             .unwrap_or_default())
+    }
+
+    /// The names of these organisations, in one query.
+    pub async fn organisation_names(
+        &self,
+        ids: impl IntoIterator<Item = i64>,
+    ) -> AppResult<std::collections::HashMap<i64, String>> {
+        let mut ids: Vec<i64> = ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = std::collections::HashMap::new();
+        ids.retain(|id| match self.organisations.get(*id) {
+            Some(o) => {
+                out.insert(o.id, o.name.clone());
+                false
+            }
+            None => true,
+        });
+        for chunk in ids.chunks(500) {
+            for o in organisation::Entity::find()
+                .filter(organisation::Column::Id.is_in(chunk.iter().copied()))
+                .all(&self.db.read)
+                .await?
+            {
+                out.insert(o.id, o.name.clone());
+                self.organisations.put(o);
+            }
+        }
+        Ok(out)
     }
 
     /// The reviewers assigned to a project, with the parts each has scored.

@@ -102,8 +102,8 @@ impl App {
         }
         home.own_projects
             .sort_by(|a, b| b.year.cmp(&a.year).then(b.id.cmp(&a.id)));
-        for p in live {
-            let (_, _, actions) = self.available_actions(who, p.id, now).await?;
+        let decided = self.available_actions_of(who, &live, now).await?;
+        for (p, (_, actions)) in live.into_iter().zip(decided) {
             let allowed: Vec<String> = actions
                 .into_iter()
                 .filter(|a| a.allowed)
@@ -165,24 +165,45 @@ impl App {
             .limit(50)
             .all(&self.db.read)
             .await?;
-        for m in mine {
-            if let Ok(p) = self.project(m.project_id).await {
-                let w = self.workflow_of(&p).await?;
-                if !w.is_terminal(&p.stage) {
-                    home.milestones.push((m, p));
-                }
-            }
-        }
         let assigned = reviewer_assignment::Entity::find()
             .filter(reviewer_assignment::Column::ReviewerUserId.eq(who.user_id))
             .all(&self.db.read)
             .await?;
+        // The projects of both lists in one query.
+        let ids: Vec<i64> = mine
+            .iter()
+            .map(|m| m.project_id)
+            .chain(assigned.iter().map(|a| a.project_id))
+            .collect();
+        let mut projects: HashMap<i64, project::Model> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            for p in project::Entity::find()
+                .filter(project::Column::Id.is_in(chunk.iter().copied()))
+                .all(&self.db.read)
+                .await?
+            {
+                projects.insert(p.id, p);
+            }
+        }
+        let mut live = HashMap::new();
+        for p in projects.values() {
+            let w = self.workflow_of(p).await?;
+            live.insert(p.id, !w.is_terminal(&p.stage));
+        }
+        let live_project = |id: i64| {
+            projects
+                .get(&id)
+                .filter(|_| live.get(&id) == Some(&true))
+                .cloned()
+        };
+        for m in mine {
+            if let Some(p) = live_project(m.project_id) {
+                home.milestones.push((m, p));
+            }
+        }
         for a in assigned {
-            if let Ok(p) = self.project(a.project_id).await {
-                let w = self.workflow_of(&p).await?;
-                if !w.is_terminal(&p.stage) {
-                    home.to_review.push(p);
-                }
+            if let Some(p) = live_project(a.project_id) {
+                home.to_review.push(p);
             }
         }
         if district_user && who.roles.iter().any(|r| r == "admin") {

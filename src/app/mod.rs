@@ -14,6 +14,7 @@ pub mod implementation;
 pub mod milestones;
 pub mod notifications;
 pub mod office;
+pub mod org_cache;
 pub mod project_cache;
 pub mod projects;
 pub mod registry;
@@ -43,6 +44,8 @@ pub struct App {
     pub sessions: Arc<session_cache::SessionCache>,
     /// Projects read since the last commit, with their answers.
     pub projects: Arc<project_cache::ProjectCache>,
+    /// Organisations read once (they are never changed, only added).
+    pub organisations: Arc<org_cache::OrgCache>,
     /// Attachments.
     pub files: FileStore,
     /// Resident appraisals waiting for their group commit (PostgreSQL path).
@@ -58,6 +61,7 @@ impl App {
             metrics: Metrics::new(),
             sessions: Arc::default(),
             projects: Arc::default(),
+            organisations: Arc::default(),
             files: FileStore::new(db_files),
             appraisal_queue: Arc::default(),
         }

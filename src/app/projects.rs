@@ -383,10 +383,24 @@ impl App {
 
     /// Whether an organisation is a district (has no parent above it).
     pub async fn is_district_org(&self, id: i64) -> AppResult<bool> {
+        Ok(self
+            .organisation(id)
+            .await?
+            .is_some_and(|o| o.parent_id.is_none()))
+    }
+
+    /// An organisation, from the cache of rows read once (`org_cache`).
+    pub async fn organisation(
+        &self,
+        id: i64,
+    ) -> AppResult<Option<std::sync::Arc<organisation::Model>>> {
+        if let Some(o) = self.organisations.get(id) {
+            return Ok(Some(o));
+        }
         Ok(organisation::Entity::find_by_id(id)
             .one(&self.db.read)
             .await?
-            .is_some_and(|o| o.parent_id.is_none()))
+            .map(|o| self.organisations.put(o)))
     }
 
     /// The workflow version a project runs on.
@@ -409,6 +423,17 @@ impl App {
                 id: new.definition.clone(),
             })?;
         let w = version.workflow.clone();
+        let mut new = new;
+        // A form field `title` is the project's name: it holds the title the project is
+        // created with, so that the form and the project never disagree.
+        if w.initial_stage()
+            .form
+            .iter()
+            .any(|f| f.id.as_str() == "title" && *f.field_type.get() == FieldType::Text)
+        {
+            new.form
+                .insert("title".into(), Value::String(new.title.trim().to_string()));
+        }
         let title = new.title.trim().to_string();
         if title.is_empty() || title.chars().count() > MAX_TITLE_CHARS {
             return Err(AppError::Invalid(format!(
@@ -697,21 +722,64 @@ impl App {
     )> {
         let p = self.project(id).await?;
         let w = self.workflow_of(&p).await?;
-        let form = parse_form(&p)?;
-        let counts = parse_counts(&p);
         let dues = open_deadline_dues(&self.db.read, id).await?;
-        let facts = facts_of(&p, &form, &counts, &dues);
-        let list = engine::available(&w, &facts, &who.actor(&w, &p), now)
-            .into_iter()
-            .map(|a| AvailableAction {
-                action: a.action.to_string(),
-                to: a.to.to_string(),
-                allowed: a.allowed,
-                reasons: a.reasons,
-            })
-            .collect();
+        let list = actions_on(&w, &p, &dues, who, now)?;
         Ok((p, w, list))
     }
+
+    /// [`App::available_actions`] for many projects already read, with one query for all
+    /// their open deadlines (a home page's inbox): each project's id and its actions.
+    pub async fn available_actions_of(
+        &self,
+        who: &Principal,
+        projects: &[project::Model],
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<(i64, Vec<AvailableAction>)>> {
+        let mut dues: HashMap<i64, Vec<(String, DateTime<Utc>)>> = HashMap::new();
+        for chunk in projects.chunks(500) {
+            let rows = project_deadline::Entity::find()
+                .filter(project_deadline::Column::ProjectId.is_in(chunk.iter().map(|p| p.id)))
+                .filter(project_deadline::Column::ClosedAt.is_null())
+                .all(&self.db.read)
+                .await?;
+            for d in rows {
+                if let Some(due) = d.due_at {
+                    dues.entry(d.project_id)
+                        .or_default()
+                        .push((d.deadline_key, due));
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(projects.len());
+        for p in projects {
+            let w = self.workflow_of(p).await?;
+            let open = dues.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
+            out.push((p.id, actions_on(&w, p, open, who, now)?));
+        }
+        Ok(out)
+    }
+}
+
+/// The engine's answer for every action out of the project's stage: pure, from what was read.
+fn actions_on(
+    w: &Workflow,
+    p: &project::Model,
+    dues: &[(String, DateTime<Utc>)],
+    who: &Principal,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<AvailableAction>> {
+    let form = parse_form(p)?;
+    let counts = parse_counts(p);
+    let facts = facts_of(p, &form, &counts, dues);
+    Ok(engine::available(w, &facts, &who.actor(w, p), now)
+        .into_iter()
+        .map(|a| AvailableAction {
+            action: a.action.to_string(),
+            to: a.to.to_string(),
+            allowed: a.allowed,
+            reasons: a.reasons,
+        })
+        .collect())
 }
 
 /// An action decided and turned into writes: the change set, and the project as it will be once

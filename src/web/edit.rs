@@ -67,6 +67,35 @@ fn summary(problems: &[FieldProblem], fields: &[Field], lang: &str) -> Vec<Value
         .collect()
 }
 
+/// A long form's task list (the GOV.UK pattern): each field with a link to it and whether it
+/// is answered, still to do (required) or optional; what is saved, or what was just typed when
+/// a save was refused. A form of a few fields needs none.
+fn task_list(
+    page: &Page,
+    fields: &[Field],
+    values: &Map<String, Value>,
+    ctx: &FormContext,
+) -> Option<Value> {
+    const LONG_FORM: usize = 5;
+    if fields.len() < LONG_FORM {
+        return None;
+    }
+    let answers = super::answers::answer_views(fields, values, ctx, page.lang.code());
+    let items: Vec<Value> = answers
+        .iter()
+        .map(|a| {
+            let (state, key) = match (a["empty"] == true, a["required"] == true) {
+                (false, _) => ("done", "tasks.done"),
+                (true, true) => ("todo", "tasks.todo"),
+                (true, false) => ("optional", "tasks.optional"),
+            };
+            json!({"label": a["label"], "anchor": a["anchor"], "state": state, "status": page.t(key)})
+        })
+        .collect();
+    let done = items.iter().filter(|i| i["state"] == "done").count();
+    Some(json!({"items": items, "done": done, "total": items.len()}))
+}
+
 struct FormPage<'a> {
     status: StatusCode,
     title: String,
@@ -98,6 +127,7 @@ async fn render_form(page: &Page, f: FormPage<'_>) -> Response {
         "stage": f.stage.name.get(lang),
         "stage_description": f.stage.description.as_ref().map(|d| d.get(lang).to_string()),
         "fields": field_views(&f.stage.form, f.values, f.problems, &f.ctx, lang),
+        "tasks": task_list(page, &f.stage.form, f.values, &f.ctx),
         "errors": errors,
         "version": f.version,
     });

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::ctx::Page;
 use super::error::{respond, PageResult};
-use super::projects::project_row;
+use super::projects::project_rows;
 
 pub async fn home(page: Page) -> Response {
     let r = build(&page).await;
@@ -20,21 +20,16 @@ async fn build(page: &Page) -> PageResult {
     let now = Utc::now();
     let h = s.app.home(&who, now).await?;
     let lang = page.lang.code();
-    let mut own = Vec::new();
-    for p in &h.own_projects {
-        own.push(project_row(page, p).await);
-    }
-    let mut waiting = Vec::new();
-    for w in &h.waiting {
+    let own = project_rows(page, &h.own_projects).await;
+    let mut waiting = project_rows(page, h.waiting.iter().map(|w| &w.project)).await;
+    for (row, w) in waiting.iter_mut().zip(&h.waiting) {
         let wf = s.app.workflow_of(&w.project).await?;
         let actions: Vec<String> = w
             .actions
             .iter()
             .filter_map(|a| wf.transition(a).map(|t| t.name.get(lang).to_string()))
             .collect();
-        let mut row = project_row(page, &w.project).await;
         row["actions"] = json!(actions.join("、"));
-        waiting.push(row);
     }
     let mut deadlines = Vec::new();
     for d in &h.deadlines {
@@ -69,10 +64,7 @@ async fn build(page: &Page) -> PageResult {
             })
         })
         .collect();
-    let mut to_review = Vec::new();
-    for p in &h.to_review {
-        to_review.push(project_row(page, p).await);
-    }
+    let to_review = project_rows(page, &h.to_review).await;
     let glance = match &h.glance {
         Some(g) => {
             let mut stages = Vec::new();

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::projects::{load_for_update, save_change};
 use super::{audit, App, AppError, AppResult, Principal};
 use crate::store::entity::{
-    audit_event, calendar_feed, guidance, milestone, progress_report, project, project_deadline,
+    calendar_feed, guidance, milestone, progress_report, project, project_deadline,
 };
 use crate::workflow::model::Scope;
 use crate::workflow::progress::{self, MilestoneFacts, MilestoneStatus};
@@ -128,7 +128,7 @@ pub fn milestone_view(
 impl App {
     /// The project's road map as of `today`.
     pub async fn timeline(&self, id: i64, today: NaiveDate, lang: &str) -> AppResult<Timeline> {
-        let p = self.project(id).await?;
+        let p = self.project_cached(id).await?;
         let ms = self.milestones(id).await?;
         let reports = progress_report::Entity::find()
             .filter(progress_report::Column::ProjectId.eq(id))
@@ -136,10 +136,8 @@ impl App {
             .order_by_asc(progress_report::Column::Id)
             .all(&self.db.read)
             .await?;
-        let changes = audit_event::Entity::find()
-            .filter(audit_event::Column::ProjectId.eq(id))
-            .order_by_asc(audit_event::Column::Seq)
-            .all(&self.db.read)
+        let changes = self
+            .history(id)
             .await?
             .into_iter()
             .filter(|e| e.from_stage != e.to_stage || e.seq == 1)
@@ -174,7 +172,7 @@ impl App {
         );
         Ok(Timeline {
             project_id: p.id,
-            stage: p.stage,
+            stage: p.stage.clone(),
             on: today,
             percent,
             milestones,
@@ -206,7 +204,9 @@ impl App {
             .order_by_asc(guidance::Column::Id)
             .all(&self.db.read)
             .await?;
-        let names = self.user_names().await?;
+        let names = self
+            .user_names(rows.iter().map(|g| g.author_user_id))
+            .await?;
         Ok(rows
             .into_iter()
             .map(|g| GuidanceView {
@@ -222,9 +222,17 @@ impl App {
             .collect())
     }
 
-    async fn user_names(&self) -> AppResult<std::collections::HashMap<i64, String>> {
+    /// The names of these users (the authors of a thread), in one query.
+    async fn user_names(
+        &self,
+        ids: impl Iterator<Item = i64>,
+    ) -> AppResult<std::collections::HashMap<i64, String>> {
         use crate::store::entity::user;
+        let mut ids: Vec<i64> = ids.collect();
+        ids.sort_unstable();
+        ids.dedup();
         Ok(user::Entity::find()
+            .filter(user::Column::Id.is_in(ids))
             .all(&self.db.read)
             .await?
             .into_iter()

@@ -17,6 +17,7 @@ pub mod office;
 pub mod org_cache;
 pub mod project_cache;
 pub mod projects;
+pub mod read_cache;
 pub mod registry;
 pub mod scores;
 pub mod session_cache;
@@ -44,6 +45,8 @@ pub struct App {
     pub sessions: Arc<session_cache::SessionCache>,
     /// Projects read since the last commit, with their answers.
     pub projects: Arc<project_cache::ProjectCache>,
+    /// Lists a page reads about a project, kept while nothing is committed.
+    pub reads: Arc<read_cache::ReadCache>,
     /// Organisations read once (they are never changed, only added).
     pub organisations: Arc<org_cache::OrgCache>,
     /// Attachments.
@@ -62,6 +65,7 @@ impl App {
             sessions: Arc::default(),
             projects: Arc::default(),
             organisations: Arc::default(),
+            reads: Arc::default(),
             files: FileStore::new(db_files),
             appraisal_queue: Arc::default(),
         }

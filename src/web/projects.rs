@@ -15,7 +15,6 @@ use crate::store::entity::project;
 use crate::workflow::model::StageKind;
 use crate::workflow::Workflow;
 
-/// One project as a row of a table.
 /// Projects as rows of a table (title, stage in the reader's language, organisation,
 /// milestones done, score): the organisations' names read in one query.
 pub async fn project_rows<'a>(

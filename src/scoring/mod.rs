@@ -2,6 +2,7 @@
 //! from its parts (self-check, reviewers, residents), weights, deductions and grade bands, with
 //! an explanation that traces every figure to its inputs.
 
+pub mod annual;
 pub mod appraisal;
 
 use std::collections::BTreeMap;

@@ -83,6 +83,7 @@ const EXPECTED_FIRST_PROBLEM: &[(&str, usize, usize, &str)] = &[
     ("28-window-opens-after-it-closes.yaml", 55, 12, "window `requests` opens on 04-01, after it closes on 03-31"),
     ("29-window-notice-before-it-opens.yaml", 59, 22, "window `requests` is open 31 day(s), so a notice `5w` before it closes would go out before it opens"),
     ("30-progress-in-terminal.yaml", 27, 23, "stage `done` is terminal: a closed project takes no progress reports"),
+    ("31-bad-review-count.yaml", 73, 17, "`counts.terminated` must be `excluded` or a score from 0 to 100, not 150"),
 ];
 
 #[test]

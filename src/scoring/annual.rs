@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use super::round2;
-use crate::workflow::model::{AnnualReview, ProjectCombine, StarBand};
+use crate::workflow::model::{AnnualReview, CountRule, ProjectCombine, ReviewCounts, StarBand};
 
 /// How one project of the year ended, as far as the review goes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -51,6 +51,22 @@ impl Default for CountRules {
             terminated: Counts::AsScore(0.0),
             rejected: Counts::Excluded,
             withdrawn: Counts::Excluded,
+        }
+    }
+}
+
+impl From<&ReviewCounts> for CountRules {
+    /// The definition's `annual_review.counts`.
+    fn from(c: &ReviewCounts) -> Self {
+        let one = |r: &CountRule| match r {
+            CountRule::Word(_) => Counts::Excluded,
+            CountRule::Score(s) => Counts::AsScore(*s),
+        };
+        CountRules {
+            running: one(c.running.get()),
+            terminated: one(c.terminated.get()),
+            rejected: one(c.rejected.get()),
+            withdrawn: one(c.withdrawn.get()),
         }
     }
 }
@@ -246,6 +262,25 @@ mod tests {
             ("party_building_report".into(), party),
             ("resident_satisfaction".into(), satisfaction),
         ]
+    }
+
+    #[test]
+    fn the_definitions_counts_are_the_rules() {
+        // The default definition says nothing: the defaults.
+        assert_eq!(
+            CountRules::from(&default_review().counts),
+            CountRules::default()
+        );
+        let yaml = "running: 0\nterminated: excluded\n";
+        let node = marked_yaml::parse_yaml(0, yaml).unwrap();
+        let c: ReviewCounts = marked_yaml::from_node(&node).unwrap();
+        let rules = CountRules::from(&c);
+        assert_eq!(rules.running, Counts::AsScore(0.0));
+        assert_eq!(rules.terminated, Counts::Excluded);
+        assert_eq!(rules.rejected, Counts::Excluded);
+        let node = marked_yaml::parse_yaml(0, "running: sometimes\n").unwrap();
+        let e = marked_yaml::from_node::<ReviewCounts>(&node).unwrap_err();
+        assert!(e.to_string().contains("`excluded` or a score"), "{e}");
     }
 
     #[test]

@@ -1343,6 +1343,24 @@ impl Validator<'_> {
         }
         self.label(loc(&ar.project_weight), "`annual_review.name`", &ar.name);
         self.index("review item", ar.items.iter().map(|i| &i.id));
+        for (name, rule) in [
+            ("running", &ar.counts.running),
+            ("terminated", &ar.counts.terminated),
+            ("rejected", &ar.counts.rejected),
+            ("withdrawn", &ar.counts.withdrawn),
+        ] {
+            if let CountRule::Score(x) = rule.get() {
+                if !(0.0..=100.0).contains(x) {
+                    self.report(
+                        loc(rule),
+                        format!(
+                            "`counts.{name}` must be `excluded` or a score from 0 to 100, not {}",
+                            trim(*x)
+                        ),
+                    );
+                }
+            }
+        }
         let mut total = *ar.project_weight.get();
         if !(0.0..=100.0).contains(&total) || total == 0.0 {
             self.report(

@@ -526,6 +526,89 @@ pub enum ProjectCombine {
     Best,
 }
 
+/// A project's count in the annual review's project part when it did not close with a score:
+/// `excluded` (left out, neither helps nor hurts) or a score 0-100 (0: it scores nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum CountRule {
+    Word(CountWord),
+    Score(f64),
+}
+
+/// By hand: YAML gives every scalar as text, which serde's untagged enums cannot tell apart.
+impl<'de> Deserialize<'de> for CountRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = CountRule;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`excluded` or a score from 0 to 100")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<CountRule, E> {
+                match v.trim() {
+                    "excluded" => Ok(CountRule::Word(CountWord::Excluded)),
+                    t => t.parse::<f64>().map(CountRule::Score).map_err(|_| {
+                        E::custom(format!(
+                            "write `excluded` or a score from 0 to 100, not `{v}`"
+                        ))
+                    }),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<CountRule, E> {
+                Ok(CountRule::Score(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<CountRule, E> {
+                Ok(CountRule::Score(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<CountRule, E> {
+                Ok(CountRule::Score(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CountWord {
+    Excluded,
+}
+
+/// The count of each outcome other than closed with a score. By default a terminated project
+/// (approved, then stopped) counts 0 and the others are left out.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewCounts {
+    /// Still under way at the review (or closed without a score).
+    #[serde(default = "excluded")]
+    pub running: Pos<CountRule>,
+    #[serde(default = "zero")]
+    pub terminated: Pos<CountRule>,
+    #[serde(default = "excluded")]
+    pub rejected: Pos<CountRule>,
+    #[serde(default = "excluded")]
+    pub withdrawn: Pos<CountRule>,
+}
+
+fn excluded() -> Pos<CountRule> {
+    Pos::new(CountRule::Word(CountWord::Excluded))
+}
+
+fn zero() -> Pos<CountRule> {
+    Pos::new(CountRule::Score(0.0))
+}
+
+impl Default for ReviewCounts {
+    fn default() -> Self {
+        ReviewCounts {
+            running: excluded(),
+            terminated: zero(),
+            rejected: excluded(),
+            withdrawn: excluded(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewItem {
@@ -552,6 +635,9 @@ pub struct AnnualReview {
     pub project_weight: Pos<f64>,
     #[serde(default)]
     pub project_combine: Pos<ProjectCombine>,
+    /// How the year's projects that did not close with a score count in the project part.
+    #[serde(default)]
+    pub counts: ReviewCounts,
     /// Other items of the review, scored 0-100 by reviewers; with `project_weight` they add to 100.
     #[serde(default)]
     pub items: Vec<ReviewItem>,

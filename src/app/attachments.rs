@@ -266,18 +266,14 @@ impl App {
     }
 
     pub async fn attachments(&self, project_id: i64) -> AppResult<Vec<attachment::Model>> {
-        let version = self.db.data_version();
-        let rows = self
-            .reads
-            .memo(version, "attachments", project_id, || async {
-                Ok(attachment::Entity::find()
-                    .filter(attachment::Column::ProjectId.eq(project_id))
-                    .order_by_asc(attachment::Column::Id)
-                    .all(&self.db.read)
-                    .await?)
-            })
-            .await?;
-        Ok(rows.as_ref().clone())
+        self.memo_rows("attachments", project_id, || async {
+            Ok(attachment::Entity::find()
+                .filter(attachment::Column::ProjectId.eq(project_id))
+                .order_by_asc(attachment::Column::Id)
+                .all(&self.db.read)
+                .await?)
+        })
+        .await
     }
 
     /// An attachment's row, without its bytes.

@@ -254,17 +254,13 @@ impl App {
 
     pub async fn milestones(&self, project_id: i64) -> AppResult<Vec<milestone::Model>> {
         use sea_orm::QueryOrder;
-        let version = self.db.data_version();
-        let rows = self
-            .reads
-            .memo(version, "milestones", project_id, || async {
-                Ok(milestone::Entity::find()
-                    .filter(milestone::Column::ProjectId.eq(project_id))
-                    .order_by_asc(milestone::Column::Position)
-                    .all(&self.db.read)
-                    .await?)
-            })
-            .await?;
-        Ok(rows.as_ref().clone())
+        self.memo_rows("milestones", project_id, || async {
+            Ok(milestone::Entity::find()
+                .filter(milestone::Column::ProjectId.eq(project_id))
+                .order_by_asc(milestone::Column::Position)
+                .all(&self.db.read)
+                .await?)
+        })
+        .await
     }
 }

@@ -293,18 +293,14 @@ impl App {
 
     pub async fn history(&self, id: i64) -> AppResult<Vec<audit_event::Model>> {
         self.project_cached(id).await?;
-        let version = self.db.data_version();
-        let rows = self
-            .reads
-            .memo(version, "history", id, || async {
-                Ok(audit_event::Entity::find()
-                    .filter(audit_event::Column::ProjectId.eq(id))
-                    .order_by_asc(audit_event::Column::Seq)
-                    .all(&self.db.read)
-                    .await?)
-            })
-            .await?;
-        Ok(rows.as_ref().clone())
+        self.memo_rows("history", id, || async {
+            Ok(audit_event::Entity::find()
+                .filter(audit_event::Column::ProjectId.eq(id))
+                .order_by_asc(audit_event::Column::Seq)
+                .all(&self.db.read)
+                .await?)
+        })
+        .await
     }
 
     pub async fn list_projects(&self, f: &ListFilter) -> AppResult<(u64, Vec<project::Model>)> {

@@ -91,6 +91,30 @@ impl ReadCache {
     }
 }
 
+impl super::App {
+    /// `read()`'s rows for (`kind`, `id`), from the read cache while nothing was committed.
+    pub(crate) async fn memo_rows<T, F, Fut>(
+        &self,
+        kind: &'static str,
+        id: i64,
+        read: F,
+    ) -> AppResult<T>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = AppResult<T>>,
+    {
+        // The version is read before the rows: what is filed under it is at least as new.
+        let version = self.db.data_version();
+        Ok(self
+            .reads
+            .memo(version, kind, id, read)
+            .await?
+            .as_ref()
+            .clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -183,13 +183,7 @@ fn absolute_links(v: &mut Value, base: &str) {
 mod tests {
     use super::*;
 
-    fn default_workflow() -> Workflow {
-        crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .expect("default definition")
-    }
+    use crate::workflow::default_workflow;
 
     #[test]
     fn renders_both_parts_in_both_languages() {

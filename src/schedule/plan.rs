@@ -159,11 +159,7 @@ mod tests {
     use chrono::TimeZone;
 
     fn w() -> Workflow {
-        crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap()
+        crate::workflow::default_workflow()
     }
 
     fn t(m: u32, d: u32, h: u32) -> DateTime<Utc> {

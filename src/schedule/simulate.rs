@@ -198,11 +198,7 @@ mod tests {
 
     #[test]
     fn the_default_year() {
-        let w = crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap();
+        let w = crate::workflow::default_workflow();
         let cal = calendar(&w, 2026, "zh");
         let at = |s: &str| {
             cal.iter()

@@ -253,11 +253,7 @@ mod tests {
     use super::*;
 
     fn w() -> Workflow {
-        crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap()
+        crate::workflow::default_workflow()
     }
 
     /// Beijing wall time in 2026.

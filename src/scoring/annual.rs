@@ -249,11 +249,7 @@ mod tests {
     use super::*;
 
     fn default_review() -> AnnualReview {
-        let w = crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap();
+        let w = crate::workflow::default_workflow();
         w.definition.annual_review.clone().unwrap()
     }
 

@@ -493,11 +493,7 @@ mod tests {
     /// The default definition's upper review: goal_completion 30, actual_effect 30,
     /// innovation 20, resident_benefit 20.
     fn part() -> Part {
-        let w = crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap();
+        let w = crate::workflow::default_workflow();
         w.part("upper_review").unwrap().clone()
     }
 

@@ -133,11 +133,7 @@ mod tests {
     use crate::web::forms::{FileChoice, Person};
 
     fn default_form() -> Vec<Field> {
-        let w = crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap();
+        let w = crate::workflow::default_workflow();
         w.initial_stage().form.clone()
     }
 
@@ -209,11 +205,7 @@ mod tests {
 
     #[test]
     fn a_goal_review_by_its_results_label() {
-        let w = crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap();
+        let w = crate::workflow::default_workflow();
         let fields = &w.stage("self_check").unwrap().form;
         let values =
             json!({"goal_review": [{"goal": "新增车位", "result": "partly", "evidence": "台账"}]});

@@ -375,11 +375,7 @@ mod tests {
     use super::*;
 
     fn default_form() -> Vec<Field> {
-        let w = crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap();
+        let w = crate::workflow::default_workflow();
         w.initial_stage().form.clone()
     }
 

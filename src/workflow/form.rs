@@ -724,11 +724,7 @@ mod tests {
     #[test]
     fn named_attachments_must_exist_and_fit_the_field() {
         // The default definition's `progress_evidence`: accept [pdf, docx, xlsx, jpg, png].
-        let w = crate::workflow::load_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/workflows/secretary_project.yaml"
-        )))
-        .unwrap();
+        let w = crate::workflow::default_workflow();
         let field = w.field("progress_evidence").unwrap().clone();
         let stored: HashMap<String, StoredAttachment> = [
             ("1", "a.pdf", 10),

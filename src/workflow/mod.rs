@@ -27,6 +27,16 @@ pub fn load_str(file: &str, text: &str) -> Result<Workflow, Vec<Problem>> {
     compile::compile(file, text, definition)
 }
 
+/// The default definition shipped in `workflows/`, loaded (for unit tests).
+#[cfg(test)]
+pub(crate) fn default_workflow() -> Workflow {
+    load_file(Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/workflows/secretary_project.yaml"
+    )))
+    .expect("the default definition loads")
+}
+
 /// Read and load one file.
 pub fn load_file(path: &Path) -> Result<Workflow, Vec<Problem>> {
     let file = path.display().to_string();

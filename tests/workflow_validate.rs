@@ -67,7 +67,7 @@ const EXPECTED_FIRST_PROBLEM: &[(&str, usize, usize, &str)] = &[
     ("12-two-initial-stages.yaml", 22, 11, "stage `open` is a second initial stage"),
     ("13-weights-not-100.yaml", 60, 15, "weights of the scoring parts add up to 90, not 100"),
     ("14-grade-gap.yaml", 67, 13, "grade bands leave scores from 60 to 70 without a band"),
-    ("15-star-overlap.yaml", 73, 16, "2-star band [50, 100) overlaps 1-star band [0, 60)"),
+    ("15-star-overlap.yaml", 74, 16, "2-star band [50, 100) overlaps 1-star band [0, 60)"),
     ("16-bad-duration.yaml", 51, 44, "bad duration `7days`"),
     ("17-bad-date.yaml", 51, 18, "`02-30` is not a day of the year"),
     ("18-bad-cron.yaml", 56, 11, "bad cron expression `0 9 * * Mon`: it has 5 fields; write 6"),
@@ -83,7 +83,12 @@ const EXPECTED_FIRST_PROBLEM: &[(&str, usize, usize, &str)] = &[
     ("28-window-opens-after-it-closes.yaml", 55, 12, "window `requests` opens on 04-01, after it closes on 03-31"),
     ("29-window-notice-before-it-opens.yaml", 59, 22, "window `requests` is open 31 day(s), so a notice `5w` before it closes would go out before it opens"),
     ("30-progress-in-terminal.yaml", 27, 23, "stage `done` is terminal: a closed project takes no progress reports"),
-    ("31-bad-review-count.yaml", 73, 17, "`counts.terminated` must be `excluded` or a score from 0 to 100, not 150"),
+    ("31-bad-review-count.yaml", 74, 17, "`counts.terminated` must be `excluded` or a score from 0 to 100, not 150"),
+    ("32-terminal-without-outcome.yaml", 25, 9, "terminal stage `finished` needs an `outcome`"),
+    ("33-consequence-two-conditions.yaml", 75, 11, "`when` needs exactly one of `top`, `bottom`"),
+    ("34-satisfaction-without-appraisal.yaml", 76, 15, "comes from residents' appraisals, but `scoring` has no part with `source: appraisal`"),
+    ("35-outcome-not-terminal.yaml", 23, 14, "stage `open` is not terminal: only a terminal stage has an `outcome`"),
+    ("36-consequence-unknown-stars.yaml", 78, 30, "there is no 0-star band"),
 ];
 
 #[test]

@@ -14,6 +14,7 @@ mod m20261126_000008_acceptance;
 mod m20261126_000009_open_deadline_indexes;
 mod m20261202_000010_canonical_logins;
 mod m20261202_000011_deadlines_by_opening;
+mod m20261204_000012_annual_review;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_open_deadline_indexes::Migration),
             Box::new(m20261202_000010_canonical_logins::Migration),
             Box::new(m20261202_000011_deadlines_by_opening::Migration),
+            Box::new(m20261204_000012_annual_review::Migration),
         ]
     }
 }

@@ -560,6 +560,7 @@ impl App {
         }
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
+        self.check_not_frozen(&p.definition_key, p.year).await?;
         let w = self.workflow_of(&p).await?;
         who.may_use_scope(&w, &p, Scope::District)?;
         not_closed(&w, &p)?;

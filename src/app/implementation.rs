@@ -223,7 +223,7 @@ impl App {
     }
 
     /// The names of these users (the authors of a thread), in one query.
-    async fn user_names(
+    pub(crate) async fn user_names(
         &self,
         ids: impl Iterator<Item = i64>,
     ) -> AppResult<std::collections::HashMap<i64, String>> {

@@ -19,6 +19,7 @@ pub mod project_cache;
 pub mod projects;
 pub mod read_cache;
 pub mod registry;
+pub mod review;
 pub mod scores;
 pub mod session_cache;
 pub mod topics;
@@ -53,6 +54,8 @@ pub struct App {
     pub files: FileStore,
     /// Resident appraisals waiting for their group commit (PostgreSQL path).
     pub appraisal_queue: Arc<appraisals::AppraisalQueue>,
+    /// The years whose annual review is frozen.
+    pub frozen_years: Arc<review::FrozenYears>,
 }
 
 impl App {
@@ -68,6 +71,7 @@ impl App {
             reads: Arc::default(),
             files: FileStore::new(db_files),
             appraisal_queue: Arc::default(),
+            frozen_years: Arc::default(),
         }
     }
 }

@@ -540,6 +540,7 @@ impl App {
                 current: p.version,
             });
         }
+        self.check_not_frozen(&p.definition_key, p.year).await?;
         let w = self.workflow_of(&p).await?;
         let stage = w.stage(&p.stage).ok_or_else(|| {
             AppError::Definition(format!(
@@ -645,8 +646,11 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<ActionDone> {
         let now = audit::normalise_time(now);
+        // Loads the frozen years once, so that the writer's closure can ask them.
+        self.frozen_at("", 0).await?;
         if let Some(writer) = self.db.sqlite_writer() {
             let registry = self.registry.clone();
+            let frozen = self.frozen_years.clone();
             let (who2, input2) = (who.clone(), input.clone());
             let step = writer
                 .run(move |c| {
@@ -656,6 +660,10 @@ impl App {
                             id: id.to_string(),
                         }));
                     };
+                    let p = &inputs.project;
+                    if let Some(refusal) = frozen.refusal(&p.definition_key, p.year) {
+                        return Ok(Err(refusal));
+                    }
                     let Some(w) = registry.cached(inputs.project.definition_id) else {
                         return Ok(Ok(None));
                     };
@@ -678,6 +686,8 @@ impl App {
                 what: "project",
                 id: id.to_string(),
             })?;
+        self.check_not_frozen(&inputs.project.definition_key, inputs.project.year)
+            .await?;
         let w = self.workflow_of(&inputs.project).await?;
         let planned = match plan_action(&w, inputs.clone(), who, &input, now, None)? {
             Some(planned) => planned,

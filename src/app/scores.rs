@@ -88,6 +88,7 @@ impl App {
         let now = audit::normalise_time(now);
         let txn = self.db.begin_write().await?;
         let p = load_for_update(&txn, project_id).await?;
+        self.check_not_frozen(&p.definition_key, p.year).await?;
         let w = self.workflow_of(&p).await?;
         let part = w.part(part_id).ok_or_else(|| {
             AppError::Invalid(format!(

@@ -4,6 +4,7 @@
 
 pub mod annual;
 pub mod appraisal;
+pub mod figures;
 
 use std::collections::BTreeMap;
 
@@ -142,7 +143,7 @@ pub struct Explanation {
     pub grade: Option<String>,
 }
 
-fn round2(x: f64) -> f64 {
+pub fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 

@@ -8,6 +8,7 @@ pub mod data_version;
 pub mod entity;
 pub mod files;
 pub mod queries;
+pub mod review_sql;
 pub mod sqlite_writer;
 
 use std::path::Path;

@@ -783,8 +783,32 @@ impl Validator<'_> {
         if let Some(sc) = &d.scoring {
             self.scoring(sc, &stage_index, &role_index);
         }
+        for st in &d.stages {
+            if let Some(o) = &st.outcome {
+                if *st.kind.get() != StageKind::Terminal {
+                    self.report(
+                        loc(o),
+                        format!(
+                            "stage `{}` is not terminal: only a terminal stage has an `outcome`",
+                            st.id
+                        ),
+                    );
+                }
+            } else if d.annual_review.is_some()
+                && *st.kind.get() == StageKind::Terminal
+                && StageOutcome::parse(st.id.as_str()).is_none()
+            {
+                self.report(
+                    loc(&st.id),
+                    format!(
+                        "terminal stage `{}` needs an `outcome` (closed, terminated, rejected or withdrawn): the annual review counts its projects by it",
+                        st.id
+                    ),
+                );
+            }
+        }
         if let Some(ar) = &d.annual_review {
-            self.annual_review(ar, d.scoring.is_some(), loc(&d.id));
+            self.annual_review(ar, d, &role_index, loc(&d.id));
         }
 
         Some(Parts {
@@ -1334,8 +1358,125 @@ impl Validator<'_> {
         self.bands("grade", &bands);
     }
 
-    fn annual_review(&mut self, ar: &AnnualReview, has_scoring: bool, at: Location) {
-        if !has_scoring {
+    /// Roles that must have an account (not of `public` scope).
+    fn account_roles(
+        &mut self,
+        what: &str,
+        ids: &[Id],
+        d: &Definition,
+        index: &HashMap<String, usize>,
+    ) {
+        for id in ids {
+            if let Some(i) = self.resolve("role", id, index) {
+                if *d.roles[i].scope.get() == Scope::Public {
+                    self.report(
+                        loc(id),
+                        format!("{what}: role `{id}` has no account (scope `public`)"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn annual_review(
+        &mut self,
+        ar: &AnnualReview,
+        d: &Definition,
+        role_index: &HashMap<String, usize>,
+        at: Location,
+    ) {
+        if let Some(r) = &ar.reviewed {
+            if let Some(i) = self.resolve("role", r, role_index) {
+                if *d.roles[i].scope.get() != Scope::Organisation {
+                    self.report(
+                        loc(r),
+                        format!("`reviewed`: role `{r}` must be of scope `organisation` (a subdistrict's role), as the people reviewed are"),
+                    );
+                }
+            }
+        }
+        self.account_roles("`managed_by`", &ar.managed_by, d, role_index);
+        let has_appraisal = d.scoring.as_ref().is_some_and(|s| {
+            s.parts
+                .iter()
+                .any(|p| *p.source.get() == PartSource::Appraisal)
+        });
+        for i in &ar.items {
+            match i.source.get() {
+                ItemSource::Entered => {
+                    self.account_roles(
+                        &format!("`entered_by` of review item `{}`", i.id),
+                        &i.entered_by,
+                        d,
+                        role_index,
+                    );
+                }
+                derived => {
+                    if let Some(r) = i.entered_by.first() {
+                        self.report(
+                            loc(r),
+                            format!("review item `{}` is derived from the year's data (`source: {}`): it has no `entered_by`", i.id, derived.as_str()),
+                        );
+                    }
+                    if *derived == ItemSource::ResidentSatisfaction && !has_appraisal {
+                        self.report(
+                            loc(&i.source),
+                            format!("review item `{}` comes from residents' appraisals, but `scoring` has no part with `source: appraisal`", i.id),
+                        );
+                    }
+                }
+            }
+        }
+        self.index("consequence", ar.consequences.iter().map(|c| &c.id));
+        let star_values: Vec<u8> = ar.stars.iter().map(|s| *s.stars.get()).collect();
+        for c in &ar.consequences {
+            self.label(loc(&c.id), &format!("consequence `{}`", c.id), &c.name);
+            let w = &c.when;
+            let set = [
+                w.top.is_some(),
+                w.bottom.is_some(),
+                w.stars_at_least.is_some(),
+                w.stars_at_most.is_some(),
+                w.total_below.is_some(),
+            ]
+            .iter()
+            .filter(|x| **x)
+            .count();
+            if set != 1 {
+                self.report(
+                    loc(&c.id),
+                    format!("consequence `{}`: `when` needs exactly one of `top`, `bottom`, `stars_at_least`, `stars_at_most`, `total_below` (found {set})", c.id),
+                );
+            }
+            for n in [&w.top, &w.bottom].into_iter().flatten() {
+                if *n.get() == 0 {
+                    self.report(
+                        loc(n),
+                        format!("consequence `{}`: a rank count is at least 1", c.id),
+                    );
+                }
+            }
+            for s in [&w.stars_at_least, &w.stars_at_most].into_iter().flatten() {
+                if !star_values.contains(s.get()) {
+                    self.report(
+                        loc(s),
+                        format!("consequence `{}`: there is no {}-star band", c.id, s.get()),
+                    );
+                }
+            }
+            if let Some(t) = &w.total_below {
+                if !(0.0..=100.0).contains(t.get()) {
+                    self.report(
+                        loc(t),
+                        format!(
+                            "consequence `{}`: `total_below` is a score from 0 to 100",
+                            c.id
+                        ),
+                    );
+                }
+            }
+        }
+        if d.scoring.is_none() {
             self.report(
                 at,
                 "`annual_review` uses project scores, so the definition needs `scoring`",

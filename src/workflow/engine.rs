@@ -161,6 +161,23 @@ pub enum Reason {
         title: String,
         done_at: DateTime<Utc>,
     },
+    /// The year's annual review is approved and frozen: its projects and items no longer
+    /// change until it is unfrozen (with a reason).
+    ReviewFrozen {
+        year: i32,
+        frozen_at: DateTime<Utc>,
+    },
+    /// The year's review is not frozen (so there is nothing to unfreeze).
+    ReviewNotFrozen {
+        year: i32,
+    },
+    /// The item is not entered by people (it is derived from the year's data), or not one
+    /// of the review's items.
+    ItemNotEntered {
+        item: String,
+    },
+    /// The person is not one of those the review covers.
+    NotReviewed,
 }
 
 impl Reason {
@@ -190,6 +207,10 @@ impl Reason {
             Reason::OrganisationOutOfScope { .. } => "organisation_out_of_scope",
             Reason::NoProgressReports { .. } => "no_progress_reports",
             Reason::MilestoneDone { .. } => "milestone_done",
+            Reason::ReviewFrozen { .. } => "review_frozen",
+            Reason::ReviewNotFrozen { .. } => "review_not_frozen",
+            Reason::ItemNotEntered { .. } => "item_not_entered",
+            Reason::NotReviewed => "not_reviewed",
         }
     }
 
@@ -432,6 +453,20 @@ impl Reason {
                 "节点“{title}”已于{}填报完成，完成日期不再变更",
                 done_at.with_timezone(&tz).format("%Y-%m-%d")
             ),
+            (Reason::ReviewFrozen { year, frozen_at }, true) => format!(
+                "the {year} annual review was approved and frozen on {}: its projects and items no longer change; an administrator may unfreeze it, giving a reason",
+                frozen_at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+            ),
+            (Reason::ReviewFrozen { year, frozen_at }, false) => format!(
+                "{year}年度述职评议已于{}审定并锁定，其项目和评议项不再变动；如需修改，须由管理员说明理由后解除锁定",
+                frozen_at.with_timezone(&tz).format("%Y-%m-%d %H:%M")
+            ),
+            (Reason::ReviewNotFrozen { year }, true) => format!("the {year} annual review is not frozen"),
+            (Reason::ReviewNotFrozen { year }, false) => format!("{year}年度述职评议尚未锁定"),
+            (Reason::ItemNotEntered { item }, true) => format!("“{item}” is not an item entered by reviewers (it is derived from the year's data, or not in the review)"),
+            (Reason::ItemNotEntered { item }, false) => format!("“{item}”不是由评审录入的评议项（由年度数据自动计算，或不在评议项目中）"),
+            (Reason::NotReviewed, true) => "this person is not among those the annual review covers".to_string(),
+            (Reason::NotReviewed, false) => "此人不在年度述职评议范围内".to_string(),
         }
     }
 }
@@ -858,6 +893,13 @@ mod tests {
                 title: "m".into(),
                 done_at: DateTime::<Utc>::UNIX_EPOCH,
             },
+            Reason::ReviewFrozen {
+                year: 2026,
+                frozen_at: DateTime::<Utc>::UNIX_EPOCH,
+            },
+            Reason::ReviewNotFrozen { year: 2026 },
+            Reason::ItemNotEntered { item: "i".into() },
+            Reason::NotReviewed,
         ];
         for r in &all {
             match r {
@@ -883,7 +925,11 @@ mod tests {
                 | Reason::LastAdmin
                 | Reason::OrganisationOutOfScope { .. }
                 | Reason::NoProgressReports { .. }
-                | Reason::MilestoneDone { .. } => {}
+                | Reason::MilestoneDone { .. }
+                | Reason::ReviewFrozen { .. }
+                | Reason::ReviewNotFrozen { .. }
+                | Reason::ItemNotEntered { .. }
+                | Reason::NotReviewed => {}
             }
         }
         all

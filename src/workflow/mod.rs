@@ -13,6 +13,7 @@ pub mod pos;
 pub mod problem;
 pub mod progress;
 pub mod reporting;
+pub mod review;
 pub mod units;
 
 use std::path::{Path, PathBuf};

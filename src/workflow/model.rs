@@ -137,10 +137,50 @@ pub struct Stage {
     /// Deadline that applies while a project is in this stage.
     #[serde(default)]
     pub deadline: Option<Id>,
+    /// For a terminal stage: how a project that ends here counts in the annual review and the
+    /// year's figures. Default: the stage's id where it is one of the outcomes' names.
+    #[serde(default)]
+    pub outcome: Option<Pos<StageOutcome>>,
     /// Whether milestone progress is reported in this stage. Default: where the milestones'
     /// deadline (`due: {milestone_due: true}`) is open; never in a terminal stage.
     #[serde(default)]
     pub progress_reports: Option<Pos<bool>>,
+}
+
+/// How a project ended, as the annual review and the year's figures count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StageOutcome {
+    /// Finished and scored (结题).
+    Closed,
+    /// Stopped by the district after approval (终止).
+    Terminated,
+    /// The application was refused (驳回).
+    Rejected,
+    /// The application was withdrawn (撤回).
+    Withdrawn,
+}
+
+impl StageOutcome {
+    pub const ALL: [StageOutcome; 4] = [
+        StageOutcome::Closed,
+        StageOutcome::Terminated,
+        StageOutcome::Rejected,
+        StageOutcome::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StageOutcome::Closed => "closed",
+            StageOutcome::Terminated => "terminated",
+            StageOutcome::Rejected => "rejected",
+            StageOutcome::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StageOutcome> {
+        StageOutcome::ALL.into_iter().find(|o| o.as_str() == s)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
@@ -609,6 +649,21 @@ impl Default for ReviewCounts {
     }
 }
 
+/// Where a review item's score comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemSource {
+    /// Entered by a holder of `entered_by`: a score 0-100 with a comment, per person.
+    #[default]
+    Entered,
+    /// The residents' appraisals of the person's projects of the year: the mean of the
+    /// appraisal part's rating points (满意 100, 基本满意 70, ...).
+    ResidentSatisfaction,
+    /// The share of the year's milestones of the person's projects done by their due date,
+    /// in percent.
+    MilestonesOnTime,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewItem {
@@ -616,6 +671,62 @@ pub struct ReviewItem {
     pub name: Label,
     /// Share of the annual score, in percent.
     pub weight: Pos<f64>,
+    #[serde(default)]
+    pub source: Pos<ItemSource>,
+    /// Roles that enter an `entered` item. Default: the review's `managed_by`.
+    #[serde(default)]
+    pub entered_by: Vec<Id>,
+    #[serde(default)]
+    pub description: Option<Label>,
+}
+
+impl ItemSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemSource::Entered => "entered",
+            ItemSource::ResidentSatisfaction => "resident_satisfaction",
+            ItemSource::MilestonesOnTime => "milestones_on_time",
+        }
+    }
+}
+
+/// When a consequence follows: exactly one condition.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsequenceWhen {
+    /// The first N ranks (ties at the N-th rank included).
+    #[serde(default)]
+    pub top: Option<Pos<u32>>,
+    /// The last N ranks among those with a total (ties included).
+    #[serde(default)]
+    pub bottom: Option<Pos<u32>>,
+    #[serde(default)]
+    pub stars_at_least: Option<Pos<u8>>,
+    #[serde(default)]
+    pub stars_at_most: Option<Pos<u8>>,
+    /// A total below this score.
+    #[serde(default)]
+    pub total_below: Option<Pos<f64>>,
+}
+
+/// Whether a consequence is a reward or a warning (how the review shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsequenceKind {
+    #[default]
+    Reward,
+    Warning,
+}
+
+/// What follows from a result (奖优罚劣): "recommended for commendation", "talk required".
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Consequence {
+    pub id: Id,
+    pub name: Label,
+    #[serde(default)]
+    pub kind: Pos<ConsequenceKind>,
+    pub when: ConsequenceWhen,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -643,4 +754,15 @@ pub struct AnnualReview {
     pub items: Vec<ReviewItem>,
     /// Star bands (星级) covering 0 to 100 without gaps or overlaps.
     pub stars: Vec<StarBand>,
+    /// The role whose holders are reviewed, each with their organisation (for example
+    /// `secretary`). Default: the leads of the year's projects.
+    #[serde(default)]
+    pub reviewed: Option<Id>,
+    /// Roles that approve and freeze a year's review, and unfreeze it. Default: the roles of
+    /// district scope.
+    #[serde(default)]
+    pub managed_by: Vec<Id>,
+    /// What follows from a result, shown in the review.
+    #[serde(default)]
+    pub consequences: Vec<Consequence>,
 }

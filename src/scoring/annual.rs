@@ -13,7 +13,7 @@ use crate::workflow::model::{
 };
 
 /// How one project of the year ended, as far as the review goes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "outcome", content = "score")]
 pub enum Outcome {
     /// Closed with its final score.
@@ -126,7 +126,7 @@ pub fn project_part(
 }
 
 /// A person's projects of the year, counted by outcome (what the database sums up).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tally {
     /// Closed with a score: how many, the sum and the best of their scores.
     pub closed: u32,
@@ -198,7 +198,7 @@ pub struct Person {
 }
 
 /// One item's line: its score and what it adds to the total.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ItemLine {
     pub item: String,
     pub weight: f64,
@@ -207,7 +207,7 @@ pub struct ItemLine {
 }
 
 /// One person's review.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Line {
     pub user_id: i64,
     pub projects: Tally,

@@ -19,7 +19,7 @@ use crate::workflow::Workflow;
 pub const SATISFIED_POINTS: f64 = 60.0;
 
 /// One subdistrict's (or the district's) year.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Figures {
     /// Applied for: every project past its draft.
     pub applied: i64,
@@ -36,7 +36,8 @@ pub struct Figures {
     pub drafts: i64,
     /// finished / approved, in percent.
     pub finish_rate: Option<f64>,
-    /// Milestones of approved projects: all, due by now (or done), done on time, overdue.
+    /// Milestones of projects under way or finished: all, due by now (or done), done on
+    /// time, overdue.
     pub milestones: i64,
     pub milestones_due: i64,
     pub milestones_on_time: i64,
@@ -45,8 +46,7 @@ pub struct Figures {
     pub on_time_rate: Option<f64>,
     /// Finished projects with a final score: how many, and their mean.
     pub scored: i64,
-    #[serde(skip)]
-    score_sum: f64,
+    pub score_sum: f64,
     pub average_score: Option<f64>,
     /// Appraisals by rating id, all of them, and the satisfied share in percent.
     pub ratings: BTreeMap<String, i64>,
@@ -197,7 +197,12 @@ pub fn fold(w: &Workflow, g: &YearGroups) -> Year {
         lead.rating_points += pts.unwrap_or(0.0) * r.count as f64;
     }
     for m in &g.milestones {
-        if !approved(w.stage_class(&m.stage)) {
+        // Under way or finished: a terminated project's milestones were given up, and an
+        // application's not yet planned for real.
+        if !matches!(
+            w.stage_class(&m.stage),
+            StageClass::Approved | StageClass::Ended(StageOutcome::Closed)
+        ) {
             continue;
         }
         for f in [

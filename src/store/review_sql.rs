@@ -63,7 +63,7 @@ pub struct YearGroups {
 }
 
 /// A milestone past its due day and not done, for the overdue list.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct OverdueMilestone {
     pub project_id: i64,
     pub project_title: String,
@@ -334,7 +334,7 @@ pub async fn year_projects<C: ConnectionTrait>(
 }
 
 /// One project as the review's explanation and the export list it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ProjectRow {
     pub id: i64,
     pub title: String,

@@ -37,6 +37,9 @@ const USERS: &[(&str, &str, usize)] = &[
 
 const KEY: &str = "secretary_project";
 
+/// Login, total, rank, stars and consequences of one line.
+type Standing = (String, Option<f64>, Option<u32>, Option<u8>, Vec<String>);
+
 /// A project of subdistrict `sub` created (or promoted from a new topic) and submitted.
 async fn submitted(app: &App, w: &World, sub: usize, title: &str, from_topic: bool) -> i64 {
     let sec = w.user(&format!("secretary{sub}"));
@@ -378,7 +381,7 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
         (Some(93.0), 1, 1)
     );
     // secretary4: 35 -> 21; 50 -> 10; 0 -> 0: 31, one star.
-    let totals: Vec<(String, Option<f64>, Option<u32>, Option<u8>, Vec<String>)> = r
+    let totals: Vec<Standing> = r
         .rows
         .iter()
         .map(|x| {

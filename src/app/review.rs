@@ -210,9 +210,53 @@ fn clean_comment(text: &str, required: bool) -> AppResult<String> {
     Ok(t.to_string())
 }
 
+/// What the caller may do in the review: approve and freeze (or unfreeze) it, and which
+/// items they enter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReviewPowers {
+    pub manage: bool,
+    pub enter: Vec<String>,
+}
+
 impl App {
+    /// What `who` may do in the review of `key` (for the pages to offer it; the use cases
+    /// check again).
+    pub fn review_powers(&self, who: &Principal, key: &str) -> ReviewPowers {
+        let Ok(w) = self.review_workflow(key) else {
+            return ReviewPowers::default();
+        };
+        let held = w.roles(who.roles.iter().map(String::as_str));
+        let enter = w
+            .annual_review()
+            .map(|r| {
+                r.items
+                    .iter()
+                    .filter(|i| held.0 & w.item_enterers(i).0 != 0)
+                    .map(|i| i.id.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ReviewPowers {
+            manage: held.0 & w.review_managers().0 != 0,
+            enter,
+        }
+    }
+
+    /// The definitions that have an annual review, by key.
+    pub fn review_definitions(&self) -> Vec<std::sync::Arc<Workflow>> {
+        let mut v: Vec<_> = self
+            .registry
+            .all_current()
+            .into_iter()
+            .map(|v| v.workflow)
+            .filter(|w| w.annual_review().is_some())
+            .collect();
+        v.sort_by(|a, b| a.id().cmp(b.id()));
+        v
+    }
+
     /// The definition of `key` that has an annual review.
-    fn review_workflow(&self, key: &str) -> AppResult<std::sync::Arc<Workflow>> {
+    pub fn review_workflow(&self, key: &str) -> AppResult<std::sync::Arc<Workflow>> {
         let v = self.registry.current(key).ok_or(AppError::NotFound {
             what: "workflow",
             id: key.to_string(),

@@ -172,6 +172,10 @@ impl Page {
             if district {
                 nav.push(("/dispatch", self.t("nav.dispatch")));
             }
+            if !s.app.review_definitions().is_empty() {
+                nav.push(("/review", self.t("nav.review")));
+                nav.push(("/dashboard", self.t("nav.dashboard")));
+            }
             nav.push(("/notifications", self.t("nav.notifications")));
             if district && u.roles.iter().any(|r| r == "admin") {
                 nav.push(("/admin/users", self.t("nav.admin")));

@@ -10,11 +10,14 @@
 //!   guidance), `acceptance` (score sheets, review team, site visits, appraisal codes),
 //!   `edit` (filling in forms), `topics`, `admin` (accounts, subdistricts, undeliverable
 //!   mail), `dispatch`, `notifications`
+//! - `review`: the annual review, a person's figure explained, its print, the dashboard;
+//!   `charts`: the dashboard's bar charts as SVG, pure
 
 pub mod acceptance;
 pub mod admin;
 pub mod answers;
 pub mod auth;
+pub mod charts;
 pub mod check;
 pub mod ctx;
 pub mod dispatch;
@@ -29,6 +32,7 @@ pub mod notifications;
 pub mod print;
 pub mod projects;
 pub mod render;
+pub mod review;
 pub mod topics;
 pub mod upload;
 
@@ -95,6 +99,16 @@ fn admin_routes() -> Router<AppState> {
         .route("/admin/mail", get(admin::mail))
         .route("/admin/mail/{id}/retry", post(admin::retry))
         .route("/dispatch", get(dispatch::dispatch))
+        .route("/review", get(review::review))
+        .route("/review/{year}/freeze", post(review::freeze))
+        .route("/review/{year}/unfreeze", post(review::unfreeze))
+        .route("/review/{year}/print", get(review::print))
+        .route("/review/{year}/people/{uid}", get(review::person))
+        .route(
+            "/review/{year}/people/{uid}/items",
+            post(review::enter_item),
+        )
+        .route("/dashboard", get(review::dashboard))
         .route("/notifications", get(notifications::notifications))
         .route("/notifications/calendar", post(notifications::new_calendar))
 }

@@ -94,6 +94,23 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "notifications",
         include_str!("../../templates/pages/notifications.hbs"),
     ),
+    (
+        "figures_table",
+        include_str!("../../templates/partials/figures_table.hbs"),
+    ),
+    ("review", include_str!("../../templates/pages/review.hbs")),
+    (
+        "review_person",
+        include_str!("../../templates/pages/review_person.hbs"),
+    ),
+    (
+        "review_print",
+        include_str!("../../templates/pages/review_print.hbs"),
+    ),
+    (
+        "dashboard",
+        include_str!("../../templates/pages/dashboard.hbs"),
+    ),
 ];
 
 static PAGES: LazyLock<Handlebars<'static>> = LazyLock::new(|| {
@@ -130,6 +147,7 @@ const INLINED: &[&str] = &[
     "action_form",
     "answers",
     "admin_tabs",
+    "figures_table",
 ];
 
 fn inline_partials(text: &str) -> String {
@@ -165,6 +183,7 @@ fn is_partial(name: &str) -> bool {
             | "admin_tabs"
             | "action_form"
             | "answers"
+            | "figures_table"
     )
 }
 

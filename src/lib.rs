@@ -6,11 +6,13 @@
 //! - [`http`]: the JSON API.
 //! - [`config`]: server settings from defaults, a TOML file, the environment and flags.
 //! - [`demo`]: a living demo district.
+//! - [`export`]: the annual review as a workbook or CSV.
 
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod http;
 pub mod memory;
 pub mod metrics;

@@ -23,6 +23,9 @@ use serde_json::{json, Map, Value};
 #[path = "browser/journey.rs"]
 mod journey;
 
+#[path = "browser/review.rs"]
+mod review;
+
 /// One browser at a time: the machine has few cores, and three Chromiums side by side make
 /// every wait slower without testing anything more.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -1220,7 +1223,26 @@ fn main_pages(d: &Demo) -> Vec<MainPage> {
             admin,
             format!("/projects/{}/score", d.closed),
         ),
+        page("review-admin", admin, "/review".into()),
+        page(
+            "review-person",
+            admin,
+            format!("/review/{}/people/{}", this_year(), d.secretary),
+        ),
+        page(
+            "review-print",
+            admin,
+            format!("/review/{}/print", this_year()),
+        ),
+        page("dashboard-admin", admin, "/dashboard".into()),
+        page("review-secretary", sec, "/review".into()),
+        page("dashboard-secretary", sec, "/dashboard".into()),
     ]
+}
+
+/// This year in Beijing (the demo's and the pages' default year).
+fn this_year() -> i32 {
+    chrono::Datelike::year(&Utc::now().with_timezone(&chrono_tz::Asia::Shanghai))
 }
 
 /// Open `path` in language `want` (`zh` or `en`): by the page's language button where it has

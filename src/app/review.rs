@@ -1044,3 +1044,47 @@ pub fn outcome_name(o: &annual::Outcome, lang: &str) -> &'static str {
         (annual::Outcome::Withdrawn, true) => "Withdrawn",
     }
 }
+
+/// A file of the review, ready to be served or written.
+#[derive(Debug, Clone)]
+pub struct ReviewFile {
+    pub bytes: Vec<u8>,
+    pub file_name: String,
+    pub content_type: &'static str,
+}
+
+impl App {
+    /// The review of `year` as a workbook (summary, projects, items, the year in figures) or
+    /// as CSV (the summary), in `lang`: what the caller may see of it, frozen or live.
+    pub async fn export_review(
+        &self,
+        who: &Principal,
+        key: &str,
+        year: i32,
+        format: crate::export::Format,
+        lang: &str,
+    ) -> AppResult<ReviewFile> {
+        use crate::export::Format;
+        let w = self.review_workflow(key)?;
+        let review = self.annual_review(who, key, year, Utc::now()).await?;
+        let projects = match format {
+            Format::Xlsx => self.review_projects(who, key, year, None).await?,
+            Format::Csv => Vec::new(),
+        };
+        let lang = lang.to_string();
+        let bytes = tokio::task::spawn_blocking(move || match format {
+            Format::Xlsx => {
+                crate::export::review_xlsx::review_workbook(&w, &review, &projects, &lang)
+            }
+            Format::Csv => Ok(crate::export::review_csv::review_csv(&w, &review, &lang)),
+        })
+        .await
+        .map_err(|e| AppError::Definition(format!("the export stopped: {e}")))?
+        .map_err(|e| AppError::Definition(e.to_string()))?;
+        Ok(ReviewFile {
+            bytes,
+            file_name: crate::export::file_name(key, year, format),
+            content_type: format.content_type(),
+        })
+    }
+}

@@ -271,6 +271,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review::history))
         .routes(routes!(review::figures))
         .routes(routes!(review::overdue))
+        .routes(routes!(review::export))
 }
 
 /// The OpenAPI 3.1 document of the whole API, generated from the handlers.

@@ -237,3 +237,53 @@ pub async fn overdue(
         .map_err(app_err(lang))?;
     Ok(Json(OverdueList { items }))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// `xlsx` (a workbook: summary, projects, items, the year in figures) or `csv` (the
+    /// summary, UTF-8 with a byte-order mark).
+    format: String,
+}
+
+/// The review as a file to file: a workbook or CSV, in the caller's language.
+#[utoipa::path(get, path = "/api/v1/reviews/{definition}/{year}/export", tag = "reviews",
+    params(("definition" = String, Path, description = "definition key"),
+           ("year" = i32, Path, description = "the year reviewed"), ExportQuery),
+    responses((status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+              (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn export(
+    State(s): State<AppState>,
+    lang: Lang,
+    Auth(who): Auth,
+    ApiPath((key, year)): ApiPath<(String, i32)>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> ApiResult<axum::response::Response> {
+    let format = crate::export::Format::parse(&q.format)
+        .map_err(|e| ApiError::bad_request(lang, format!("format: {e}")))?;
+    let f = s
+        .app
+        .export_review(&who, &key, year, format, lang.code())
+        .await
+        .map_err(app_err(lang))?;
+    Ok(file_response(f))
+}
+
+/// A file as an attachment (the API's and the pages' downloads).
+pub fn file_response(f: crate::app::review::ReviewFile) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, f.content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", f.file_name),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        f.bytes,
+    )
+        .into_response()
+}

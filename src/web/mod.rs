@@ -103,6 +103,7 @@ fn admin_routes() -> Router<AppState> {
         .route("/review/{year}/freeze", post(review::freeze))
         .route("/review/{year}/unfreeze", post(review::unfreeze))
         .route("/review/{year}/print", get(review::print))
+        .route("/review/{year}/export", get(review::export))
         .route("/review/{year}/people/{uid}", get(review::person))
         .route(
             "/review/{year}/people/{uid}/items",

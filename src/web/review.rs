@@ -837,3 +837,33 @@ async fn dashboard_page(page: &Page, q: YearQuery) -> PageResult {
         )
         .await)
 }
+
+#[derive(Deserialize, Default)]
+pub struct ExportQuery {
+    format: Option<String>,
+    definition: Option<String>,
+}
+
+/// The export buttons: the workbook or the CSV of the year's review.
+pub async fn export(page: Page, Path(year): Path<i32>, Query(q): Query<ExportQuery>) -> Response {
+    let r = export_file(&page, year, q).await;
+    respond(&page, r).await
+}
+
+async fn export_file(page: &Page, year: i32, q: ExportQuery) -> PageResult {
+    let who = page.require_user()?;
+    let yq = YearQuery {
+        year: Some(year.to_string()),
+        definition: q.definition,
+        done: None,
+    };
+    let (w, year) = which(page, &yq)?;
+    let format = crate::export::Format::parse(q.format.as_deref().unwrap_or("xlsx"))
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    let f = page
+        .state
+        .app
+        .export_review(&who, w.id(), year, format, page.lang.code())
+        .await?;
+    Ok(crate::http::review::file_response(f))
+}

@@ -339,9 +339,16 @@ impl Browser {
             ),
             format!("--lang={}", languages.split(',').next().unwrap_or("zh-CN")),
         ];
+        let downloads = profile.path().join("downloads");
+        std::fs::create_dir_all(&downloads).expect("a downloads folder");
         let mut options = json!({
             "binary": chromium.display().to_string(),
-            "prefs": {"intl.accept_languages": languages},
+            "prefs": {
+                "intl.accept_languages": languages,
+                "download.default_directory": downloads.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+            },
         });
         if !javascript {
             options["prefs"]["profile.managed_default_content_settings.javascript"] = json!(2);
@@ -434,6 +441,36 @@ impl Browser {
     /// Open a URL and wait for the page to load.
     pub fn goto(&self, url: &str) {
         self.cmd("POST", "/url", Some(json!({"url": url})));
+    }
+
+    /// The file the last click downloaded: waits until a file whose name ends in `ext` is
+    /// complete in the browser's downloads folder, and answers its name and bytes.
+    pub fn downloaded(&self, ext: &str) -> (String, Vec<u8>) {
+        let dir = self._profile.path().join("downloads");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let done = std::fs::read_dir(&dir).ok().and_then(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.path())
+                    .find(|p| p.extension().is_some_and(|x| x == ext))
+            });
+            if let Some(path) = done {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let bytes = std::fs::read(&path).expect("read the downloaded file");
+                std::fs::remove_file(&path).ok();
+                return (name, bytes);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no .{ext} file was downloaded to {}",
+                dir.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn url(&self) -> String {

@@ -120,7 +120,7 @@ impl<'a> Ticker<'a> {
     /// One more row written.
     pub(crate) fn tick(&mut self) {
         self.done += 1;
-        if self.done % Self::EVERY == 0 || self.done == self.total {
+        if self.done.is_multiple_of(Self::EVERY) || self.done == self.total {
             self.tell();
         }
     }

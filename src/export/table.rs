@@ -425,12 +425,13 @@ pub(crate) mod tests {
     use chrono::TimeZone;
 
     fn figures(applied: i64, approved: i64, finished: i64, rate: Option<f64>) -> Figures {
-        let mut f = Figures::default();
-        f.applied = applied;
-        f.approved = approved;
-        f.finished = finished;
-        f.finish_rate = rate;
-        f
+        Figures {
+            applied,
+            approved,
+            finished,
+            finish_rate: rate,
+            ..Figures::default()
+        }
     }
 
     pub(crate) fn sample_review() -> YearReview {

@@ -19,8 +19,8 @@ type ApiResult<T> = Result<T, ApiError>;
 /// The review of a year: the frozen snapshot, or computed now.
 #[utoipa::path(get, path = "/api/v1/reviews/{definition}/{year}", tag = "reviews",
     params(("definition" = String, Path, description = "definition key, e.g. secretary_project"),
-           ("year" = i32, Path, description = "the year reviewed")),
-    responses((status = 200, body = YearReview), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem)))]
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year reviewed")),
+    responses((status = 200, body = YearReview), (status = 400, body = Problem), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn get_review(
     State(s): State<AppState>,
     lang: Lang,
@@ -39,9 +39,9 @@ pub async fn get_review(
 /// counts), the item entries and the history about them.
 #[utoipa::path(get, path = "/api/v1/reviews/{definition}/{year}/people/{user_id}", tag = "reviews",
     params(("definition" = String, Path, description = "definition key"),
-           ("year" = i32, Path, description = "the year reviewed"),
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year reviewed"),
            ("user_id" = i64, Path, description = "the person reviewed")),
-    responses((status = 200, body = Explanation), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Explanation), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn explain(
     State(s): State<AppState>,
     lang: Lang,
@@ -70,7 +70,7 @@ pub struct ItemBody {
 #[utoipa::path(put, path = "/api/v1/reviews/{definition}/{year}/people/{user_id}/items/{item}", tag = "reviews",
     request_body = ItemBody,
     params(("definition" = String, Path, description = "definition key"),
-           ("year" = i32, Path, description = "the year reviewed"),
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year reviewed"),
            ("user_id" = i64, Path, description = "the person reviewed"),
            ("item" = String, Path, description = "review item id")),
     responses((status = 200, body = ItemEntry), (status = 400, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -110,7 +110,7 @@ pub struct FreezeBody {
 #[utoipa::path(post, path = "/api/v1/reviews/{definition}/{year}/freeze", tag = "reviews",
     request_body = FreezeBody,
     params(("definition" = String, Path, description = "definition key"),
-           ("year" = i32, Path, description = "the year reviewed")),
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year reviewed")),
     responses((status = 200, body = YearReview), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn freeze(
     State(s): State<AppState>,
@@ -139,7 +139,7 @@ pub struct UnfreezeBody {
 #[utoipa::path(post, path = "/api/v1/reviews/{definition}/{year}/unfreeze", tag = "reviews",
     request_body = UnfreezeBody,
     params(("definition" = String, Path, description = "definition key"),
-           ("year" = i32, Path, description = "the year reviewed")),
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year reviewed")),
     responses((status = 204, description = "unfrozen"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn unfreeze(
     State(s): State<AppState>,
@@ -163,8 +163,8 @@ pub struct HistoryList {
 /// The review's history of the year: every item entered, freeze and unfreeze (district users).
 #[utoipa::path(get, path = "/api/v1/reviews/{definition}/{year}/history", tag = "reviews",
     params(("definition" = String, Path, description = "definition key"),
-           ("year" = i32, Path, description = "the year reviewed")),
-    responses((status = 200, body = HistoryList), (status = 403, body = Problem), (status = 404, body = Problem)))]
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year reviewed")),
+    responses((status = 200, body = HistoryList), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn history(
     State(s): State<AppState>,
     lang: Lang,
@@ -182,8 +182,8 @@ pub async fn history(
 /// The district's year in figures (per subdistrict, in total, and the year before).
 #[utoipa::path(get, path = "/api/v1/reviews/{definition}/{year}/figures", tag = "reviews",
     params(("definition" = String, Path, description = "definition key"),
-           ("year" = i32, Path, description = "the year")),
-    responses((status = 200, body = YearFigures), (status = 400, body = Problem), (status = 404, body = Problem)))]
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year")),
+    responses((status = 200, body = YearFigures), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn figures(
     State(s): State<AppState>,
     lang: Lang,
@@ -214,8 +214,8 @@ pub struct OverdueList {
 /// Milestones overdue now in projects under way, the longest overdue first.
 #[utoipa::path(get, path = "/api/v1/reviews/{definition}/{year}/overdue", tag = "reviews",
     params(("definition" = String, Path, description = "definition key"),
-           ("year" = i32, Path, description = "the year"), OverdueQuery),
-    responses((status = 200, body = OverdueList), (status = 400, body = Problem), (status = 404, body = Problem)))]
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year"), OverdueQuery),
+    responses((status = 200, body = OverdueList), (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn overdue(
     State(s): State<AppState>,
     lang: Lang,
@@ -250,9 +250,10 @@ pub struct ExportQuery {
 /// The review as a file to file: a workbook or CSV, in the caller's language.
 #[utoipa::path(get, path = "/api/v1/reviews/{definition}/{year}/export", tag = "reviews",
     params(("definition" = String, Path, description = "definition key"),
-           ("year" = i32, Path, description = "the year reviewed"), ExportQuery),
-    responses((status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-              (status = 400, body = Problem), (status = 404, body = Problem)))]
+           ("year" = i32, Path, minimum = 2000, maximum = 2100, description = "the year reviewed"), ExportQuery),
+    responses((status = 200, description = "the file: a workbook, or CSV with a byte-order mark",
+               content((Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "text/csv"))),
+              (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn export(
     State(s): State<AppState>,
     lang: Lang,

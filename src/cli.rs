@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use crate::workflow;
 
+pub mod review_export;
+
 pub fn workflow_validate(paths: &[PathBuf]) -> ExitCode {
     let files = match workflow::definition_files(paths) {
         Ok(f) => f,

@@ -87,6 +87,37 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The annual review (述职评议).
+    Review {
+        #[command(subcommand)]
+        command: ReviewCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReviewCommand {
+    /// Export a year's review as a workbook (xlsx: summary, projects, item entries, year in
+    /// figures) or as CSV (the summary in FILE, the projects beside it in FILE-projects.csv).
+    Export {
+        /// The review's year (2000-2100).
+        #[arg(long)]
+        year: i32,
+        /// xlsx or csv.
+        #[arg(long)]
+        format: String,
+        /// The file to write (replaced once the export is complete).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The definition whose review it is.
+        #[arg(long, default_value = "secretary_project")]
+        definition: String,
+        /// Language of the headers and names: zh or en.
+        #[arg(long, default_value = "zh", value_parser = ["zh", "en"])]
+        lang: String,
+        /// Export as this user; default: the first active user who manages the review.
+        #[arg(long = "as", value_name = "LOGIN")]
+        as_login: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -217,6 +248,27 @@ fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify,
         } => run(Box::pin(cli::audit_verify(db))),
+        Command::Review {
+            command:
+                ReviewCommand::Export {
+                    year,
+                    format,
+                    out,
+                    definition,
+                    lang,
+                    as_login,
+                },
+        } => run(Box::pin(cli::review_export::run(
+            config,
+            cli::review_export::ReviewExport {
+                year,
+                format,
+                out,
+                definition,
+                lang,
+                as_login,
+            },
+        ))),
         Command::Workflow { command } => match command {
             WorkflowCommand::Validate { paths } => cli::workflow_validate(&paths),
             WorkflowCommand::Schema => cli::workflow_schema(),

@@ -10,6 +10,10 @@ mod common;
 #[path = "acceptance/annual.rs"]
 mod annual;
 
+// The annual review's exports, on the projects this file closes (its helpers via `super::`).
+#[path = "acceptance/review_export.rs"]
+mod review_export;
+
 use common::http::{call, login, set_passwords, start};
 use common::{day, env, world, World};
 use sea_orm::{ConnectionTrait, Statement};

@@ -115,6 +115,7 @@ pub struct YearReview {
 /// What a person's figure is made of: their projects (each with its outcome and what it
 /// counts) and each item's entry and history.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ReviewExplanation)]
 pub struct Explanation {
     pub row: ReviewRow,
     pub projects: Vec<ExplainedProject>,
@@ -133,6 +134,7 @@ pub struct ExplainedProject {
 
 /// An event of the review's history.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[schema(as = ReviewHistoryEvent)]
 pub struct HistoryEvent {
     pub at: DateTime<Utc>,
     pub actor_user_id: i64,

@@ -687,3 +687,193 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
     assert_eq!(row(&moved, "secretary3").line.total, Some(63.9));
     assert!(moved.frozen.is_none());
 }
+
+/// The same over HTTP, on the demo district: who may read, enter, freeze and export, and what
+/// each refusal says.
+#[tokio::test]
+async fn the_review_over_http() {
+    use super::common::http::{call, login, set_passwords, start};
+    let t = env().await;
+    let app = &t.app;
+    let wf = app.registry.current(KEY).unwrap().workflow;
+    secretary_projects::demo::load_with_password(app, &wf, Utc::now(), None)
+        .await
+        .unwrap();
+    set_passwords(app).await;
+    let (addr, server) = start(app).await;
+    let year = chrono::Datelike::year(&Utc::now().with_timezone(&wf.timezone));
+    let base = format!("/api/v1/reviews/{KEY}/{year}");
+    let sec = login(addr, "secretary1").await;
+    let rev = login(addr, "reviewer1").await;
+    let adm = login(addr, "admin").await;
+
+    assert_eq!(call(addr, "GET", &base, None, &[], None).await.status, 401);
+    let mine = call(addr, "GET", &base, Some(&sec), &[], None).await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    let rows = mine.body["rows"].as_array().unwrap();
+    assert!(rows.len() >= 2, "{}", mine.text);
+    assert_eq!(
+        mine.body["figures"]["by_organisation"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let other = rows
+        .iter()
+        .find(|r| r["person"]["login"] != "secretary1")
+        .unwrap();
+    let uid = other["person"]["user_id"].as_i64().unwrap();
+    let item = format!("{base}/people/{uid}/items/party_building_report");
+    let body = json!({"score": 91.5, "comment": "材料完整"}).to_string();
+    let by_secretary = call(addr, "PUT", &item, Some(&sec), &[], Some(&body)).await;
+    assert_eq!(by_secretary.status, 403, "{}", by_secretary.text);
+    assert_eq!(by_secretary.body["reasons"][0]["code"], "role_not_allowed");
+    let entered = call(addr, "PUT", &item, Some(&rev), &[], Some(&body)).await;
+    assert_eq!(entered.status, 200, "{}", entered.text);
+    assert_eq!(entered.body["score"], 91.5);
+    let wrong = call(
+        addr,
+        "PUT",
+        &item,
+        Some(&rev),
+        &[],
+        Some(r#"{"score": "x", "comment": "c"}"#),
+    )
+    .await;
+    assert!(matches!(wrong.status, 400 | 422), "{}", wrong.text);
+    let old = call(
+        addr,
+        "GET",
+        &format!("/api/v1/reviews/{KEY}/1999"),
+        Some(&adm),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(old.status, 422, "{}", old.text);
+    assert!(old.text.contains("1999"));
+    let nobody = call(
+        addr,
+        "GET",
+        &format!("/api/v1/reviews/no_such/{year}"),
+        Some(&adm),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(nobody.status, 404);
+    let explained = call(
+        addr,
+        "GET",
+        &format!("{base}/people/{uid}"),
+        Some(&adm),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(explained.status, 200);
+    assert_eq!(explained.body["entries"][0]["comment"], "材料完整");
+
+    let frozen = call(
+        addr,
+        "POST",
+        &format!("{base}/freeze"),
+        Some(&adm),
+        &[],
+        Some(r#"{"comment": "审定"}"#),
+    )
+    .await;
+    assert_eq!(frozen.status, 200, "{}", frozen.text);
+    assert_eq!(frozen.body["frozen"]["comment"], "审定");
+    let late = call(
+        addr,
+        "PUT",
+        &item,
+        Some(&rev),
+        &[("Accept-Language", "en")],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(late.status, 422, "{}", late.text);
+    assert_eq!(late.body["reasons"][0]["code"], "review_frozen");
+    assert!(late.text.contains("frozen"), "{}", late.text);
+    let bare = call(
+        addr,
+        "POST",
+        &format!("{base}/unfreeze"),
+        Some(&adm),
+        &[],
+        Some(r#"{"reason": " "}"#),
+    )
+    .await;
+    assert_eq!(bare.status, 422, "{}", bare.text);
+    let history = call(
+        addr,
+        "GET",
+        &format!("{base}/history"),
+        Some(&sec),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(history.status, 403);
+
+    let xlsx = call(
+        addr,
+        "GET",
+        &format!("{base}/export?format=xlsx"),
+        Some(&adm),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(xlsx.status, 200);
+    assert!(
+        xlsx.headers.contains("spreadsheetml")
+            && xlsx
+                .headers
+                .contains("attachment; filename=\"secretary_project-"),
+        "{}",
+        xlsx.headers
+    );
+    assert!(xlsx.text.starts_with("PK"));
+    let csv = call(
+        addr,
+        "GET",
+        &format!("{base}/export?format=csv"),
+        Some(&sec),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.headers.contains("text/csv"));
+    assert!(
+        csv.text.starts_with('\u{feff}') && csv.text.contains("排名"),
+        "{}",
+        &csv.text[..40.min(csv.text.len())]
+    );
+    let pdf = call(
+        addr,
+        "GET",
+        &format!("{base}/export?format=pdf"),
+        Some(&adm),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(pdf.status, 400);
+    assert!(pdf.text.contains("xlsx") && pdf.text.contains("csv"));
+    let unfrozen = call(
+        addr,
+        "POST",
+        &format!("{base}/unfreeze"),
+        Some(&adm),
+        &[],
+        Some(r#"{"reason": "复核"}"#),
+    )
+    .await;
+    assert_eq!(unfrozen.status, 204);
+    server.stop().await;
+}

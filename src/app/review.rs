@@ -198,6 +198,39 @@ fn offset_secs(w: &Workflow, year: i32) -> i32 {
         .local_minus_utc()
 }
 
+/// A row of the review's history, about the year as a whole until [`EventRow::about`] names
+/// a person and item.
+fn event(key: &str, year: i32, at: DateTime<Utc>, who: &Principal, action: &str) -> EventRow {
+    EventRow(review_event::ActiveModel {
+        definition_key: Set(key.to_string()),
+        year: Set(year),
+        at: Set(at),
+        actor_user_id: Set(who.user_id),
+        action: Set(action.to_string()),
+        subject_user_id: Set(None),
+        item: Set(None),
+        score: Set(None),
+        comment: Set(String::new()),
+        ..Default::default()
+    })
+}
+
+struct EventRow(review_event::ActiveModel);
+
+impl EventRow {
+    fn about(mut self, subject: Option<i64>, item: Option<String>, score: Option<f64>) -> Self {
+        self.0.subject_user_id = Set(subject);
+        self.0.item = Set(item);
+        self.0.score = Set(score);
+        self
+    }
+
+    fn saying(mut self, comment: String) -> review_event::ActiveModel {
+        self.0.comment = Set(comment);
+        self.0
+    }
+}
+
 fn clean_comment(text: &str, required: bool) -> AppResult<String> {
     let t = text.trim();
     if required && t.is_empty() {
@@ -868,20 +901,11 @@ impl App {
                 .await?;
             }
         }
-        review_event::ActiveModel {
-            definition_key: Set(key.to_string()),
-            year: Set(year),
-            at: Set(at),
-            actor_user_id: Set(who.user_id),
-            action: Set("enter_item".into()),
-            subject_user_id: Set(Some(user_id)),
-            item: Set(Some(item.to_string())),
-            score: Set(Some(score)),
-            comment: Set(comment.clone()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        event(key, year, at, who, "enter_item")
+            .about(Some(user_id), Some(item.to_string()), Some(score))
+            .saying(comment.clone())
+            .insert(&txn)
+            .await?;
         // A freeze committed meanwhile wins: the entry is not written.
         if review_freeze::Entity::find()
             .filter(review_freeze::Column::DefinitionKey.eq(key))
@@ -963,20 +987,10 @@ impl App {
             }
             return Err(e.into());
         }
-        review_event::ActiveModel {
-            definition_key: Set(key.to_string()),
-            year: Set(year),
-            at: Set(at),
-            actor_user_id: Set(who.user_id),
-            action: Set("freeze".into()),
-            subject_user_id: Set(None),
-            item: Set(None),
-            score: Set(None),
-            comment: Set(comment.clone()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        event(key, year, at, who, "freeze")
+            .saying(comment.clone())
+            .insert(&txn)
+            .await?;
         txn.commit().await?;
         self.frozen_years.mark(key, year, Some(at));
         self.annual_review(who, key, year, now).await
@@ -1010,20 +1024,10 @@ impl App {
             txn.rollback().await?;
             return Err(refused(Reason::ReviewNotFrozen { year }));
         }
-        review_event::ActiveModel {
-            definition_key: Set(key.to_string()),
-            year: Set(year),
-            at: Set(at),
-            actor_user_id: Set(who.user_id),
-            action: Set("unfreeze".into()),
-            subject_user_id: Set(None),
-            item: Set(None),
-            score: Set(None),
-            comment: Set(reason),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        event(key, year, at, who, "unfreeze")
+            .saying(reason)
+            .insert(&txn)
+            .await?;
         txn.commit().await?;
         self.frozen_years.mark(key, year, None);
         Ok(())

@@ -238,49 +238,13 @@ pub struct FreezeForm {
 
 pub async fn freeze(Path(year): Path<i32>, posted: Posted<FreezeForm>) -> Response {
     let Posted { page, form } = posted;
-    let r = freeze_post(&page, year, form).await;
+    let r = freeze_or_unfreeze(&page, year, Change::Freeze(form.comment)).await;
     respond(&page, r).await
 }
 
 #[derive(Deserialize, Default)]
 pub struct DefinitionQuery {
     definition: Option<String>,
-}
-
-async fn freeze_post(page: &Page, year: i32, form: FreezeForm) -> PageResult {
-    let who = page.require_user()?;
-    let q = YearQuery {
-        year: Some(year.to_string()),
-        ..Default::default()
-    };
-    let (w, year) = which(page, &q)?;
-    let key = w.id().to_string();
-    match page
-        .state
-        .app
-        .freeze_review(&who, &key, year, &form.comment, Utc::now())
-        .await
-    {
-        Ok(_) => Ok(done(
-            &format!("/review?year={year}&definition={key}"),
-            "review_frozen",
-        )),
-        Err(e @ (AppError::Refused(_) | AppError::Invalid(_))) => {
-            let lines = explain(e, page.lang, Some(&w)).lines();
-            review_page(
-                page,
-                q,
-                Some(Refused {
-                    field: "freeze-comment",
-                    lines,
-                    typed: form.comment,
-                }),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -291,11 +255,17 @@ pub struct UnfreezeForm {
 
 pub async fn unfreeze(Path(year): Path<i32>, posted: Posted<UnfreezeForm>) -> Response {
     let Posted { page, form } = posted;
-    let r = unfreeze_post(&page, year, form).await;
+    let r = freeze_or_unfreeze(&page, year, Change::Unfreeze(form.reason)).await;
     respond(&page, r).await
 }
 
-async fn unfreeze_post(page: &Page, year: i32, form: UnfreezeForm) -> PageResult {
+/// A freeze with its note, or an unfreeze with its reason.
+enum Change {
+    Freeze(String),
+    Unfreeze(String),
+}
+
+async fn freeze_or_unfreeze(page: &Page, year: i32, change: Change) -> PageResult {
     let who = page.require_user()?;
     let q = YearQuery {
         year: Some(year.to_string()),
@@ -303,15 +273,28 @@ async fn unfreeze_post(page: &Page, year: i32, form: UnfreezeForm) -> PageResult
     };
     let (w, year) = which(page, &q)?;
     let key = w.id().to_string();
-    match page
-        .state
-        .app
-        .unfreeze_review(&who, &key, year, &form.reason, Utc::now())
-        .await
-    {
+    let app = &page.state.app;
+    let now = Utc::now();
+    let (done_key, field, typed, result) = match &change {
+        Change::Freeze(c) => (
+            "review_frozen",
+            "freeze-comment",
+            c.clone(),
+            app.freeze_review(&who, &key, year, c, now)
+                .await
+                .map(|_| ()),
+        ),
+        Change::Unfreeze(r) => (
+            "review_unfrozen",
+            "unfreeze-reason",
+            r.clone(),
+            app.unfreeze_review(&who, &key, year, r, now).await,
+        ),
+    };
+    match result {
         Ok(()) => Ok(done(
             &format!("/review?year={year}&definition={key}"),
-            "review_unfrozen",
+            done_key,
         )),
         Err(e @ (AppError::Refused(_) | AppError::Invalid(_))) => {
             let lines = explain(e, page.lang, Some(&w)).lines();
@@ -319,9 +302,9 @@ async fn unfreeze_post(page: &Page, year: i32, form: UnfreezeForm) -> PageResult
                 page,
                 q,
                 Some(Refused {
-                    field: "unfreeze-reason",
+                    field,
                     lines,
-                    typed: form.reason,
+                    typed,
                 }),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )

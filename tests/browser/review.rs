@@ -152,7 +152,11 @@ async fn the_annual_review_and_the_dashboard_on_the_pages() {
         .text(&browser.find("#frozen"))
         .contains("区委组织部审定"));
     assert!(browser.try_find("#freeze-form").is_none());
-    browser.find("#unfreeze");
+    // Unfreezing without a reason is refused, and the year stays frozen.
+    browser.click(&browser.find("#unfreeze"));
+    browser.find("#error-summary");
+    assert_eq!(browser.status(), 422);
+    browser.find("#frozen");
     browser.goto(&format!("{base}/review/{year}/people/{uid}"));
     assert!(browser.try_find("#enter-party_building_report").is_none());
     browser.goto(&format!("{base}/review/{year}/print"));

@@ -879,6 +879,21 @@ const DOCUMENTED: &[(&str, &[&str])] = &[
         &["post"],
     ),
     ("/api/v1/projects/{id}/appraisals", &["post"]),
+    ("/api/v1/reviews/{definition}/{year}", &["get"]),
+    (
+        "/api/v1/reviews/{definition}/{year}/people/{user_id}",
+        &["get"],
+    ),
+    (
+        "/api/v1/reviews/{definition}/{year}/people/{user_id}/items/{item}",
+        &["put"],
+    ),
+    ("/api/v1/reviews/{definition}/{year}/freeze", &["post"]),
+    ("/api/v1/reviews/{definition}/{year}/unfreeze", &["post"]),
+    ("/api/v1/reviews/{definition}/{year}/history", &["get"]),
+    ("/api/v1/reviews/{definition}/{year}/figures", &["get"]),
+    ("/api/v1/reviews/{definition}/{year}/overdue", &["get"]),
+    ("/api/v1/reviews/{definition}/{year}/export", &["get"]),
     ("/calendar/{file}", &["get"]),
     ("/healthz", &["get"]),
 ];
@@ -947,7 +962,10 @@ async fn the_openapi_document_describes_every_route() {
                 .replace("{id}", "1")
                 .replace("{file}", "0000.ics")
                 .replace("{user_id}", "1")
-                .replace("{batch}", "b");
+                .replace("{batch}", "b")
+                .replace("{definition}", "secretary_project")
+                .replace("{year}", "2026")
+                .replace("{item}", "party_building_report");
             let body = (method != "GET").then_some("{}");
             let r = call(s.addr, &method, &concrete, None, &[], body).await;
             // A made-up calendar token is rightly unknown (404), but the route exists (not 405).

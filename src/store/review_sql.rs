@@ -128,11 +128,15 @@ pub async fn year_groups<C: ConnectionTrait>(
             Value::from(district),
         ]
     };
-    let projects = db
+    // Final scores have two decimals: summed as whole hundredths they add up exactly, and so
+    // alike on both databases whatever order each adds them in (a float sum may differ in its
+    // last bit, and a mean of x.xx5 then round either way).
+    let mut projects = db
         .query_all_raw(statement(
             b,
             "SELECT p.organisation_id, p.lead_user_id, p.stage, CAST(COUNT(*) AS BIGINT), \
-             CAST(COUNT(p.final_score) AS BIGINT), SUM(p.final_score), MAX(p.final_score) \
+             CAST(COUNT(p.final_score) AS BIGINT), \
+             CAST(SUM(CAST(ROUND(p.final_score * 100) AS BIGINT)) AS BIGINT), MAX(p.final_score) \
              FROM projects p WHERE p.definition_key = $1 AND p.year = $2 AND p.district_id = $3 \
              GROUP BY p.organisation_id, p.lead_user_id, p.stage",
             kv(),
@@ -146,18 +150,28 @@ pub async fn year_groups<C: ConnectionTrait>(
                 stage: r.try_get_by_index(2)?,
                 projects: r.try_get_by_index(3)?,
                 scored: r.try_get_by_index(4)?,
-                score_sum: r.try_get_by_index::<Option<f64>>(5)?.unwrap_or(0.0),
+                score_sum: r
+                    .try_get_by_index::<Option<i64>>(5)?
+                    .map_or(0.0, |hundredths| hundredths as f64 / 100.0),
                 score_best: r.try_get_by_index(6)?,
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
-    let ratings = db
+    // The appraisals are counted per project and rating first, straight from the index on
+    // (project_id, rating) and in its order, for the year's projects only; only those counts
+    // (a few per project) are then grouped by subdistrict, lead and stage. Grouping the
+    // joined appraisals themselves sorted or hashed every one of them (5 million in a
+    // province-sized year: 2.9 s on SQLite, 2.0 s on PostgreSQL; now 0.6 s and 1.2 s).
+    let mut ratings = db
         .query_all_raw(statement(
             b,
-            "SELECT p.organisation_id, p.lead_user_id, p.stage, a.rating, CAST(COUNT(*) AS BIGINT) \
-             FROM projects p JOIN appraisals a ON a.project_id = p.id \
-             WHERE p.definition_key = $1 AND p.year = $2 AND p.district_id = $3 \
-             GROUP BY p.organisation_id, p.lead_user_id, p.stage, a.rating",
+            "SELECT p.organisation_id, p.lead_user_id, p.stage, x.rating, CAST(SUM(x.n) AS BIGINT) \
+             FROM (SELECT a.project_id, a.rating, COUNT(*) AS n FROM appraisals a \
+                   WHERE a.project_id IN (SELECT id FROM projects \
+                       WHERE definition_key = $1 AND year = $2 AND district_id = $3) \
+                   GROUP BY a.project_id, a.rating) x \
+             JOIN projects p ON p.id = x.project_id \
+             GROUP BY p.organisation_id, p.lead_user_id, p.stage, x.rating",
             kv(),
         ))
         .await?
@@ -187,7 +201,7 @@ pub async fn year_groups<C: ConnectionTrait>(
          WHERE p.definition_key = $1 AND p.year = $2 AND p.district_id = $3 \
          GROUP BY p.organisation_id, p.lead_user_id, p.stage"
     );
-    let milestones = db
+    let mut milestones = db
         .query_all_raw(statement(b, &sql, values))
         .await?
         .iter()
@@ -203,7 +217,7 @@ pub async fn year_groups<C: ConnectionTrait>(
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
-    let topics = db
+    let mut topics = db
         .query_all_raw(statement(
             b,
             "SELECT p.organisation_id, p.stage, CAST(COUNT(*) AS BIGINT) \
@@ -222,6 +236,30 @@ pub async fn year_groups<C: ConnectionTrait>(
             })
         })
         .collect::<Result<Vec<_>, DbErr>>()?;
+    // In one order on both databases (the pure core adds the groups up in this order).
+    projects.sort_by(|a, b| {
+        (a.organisation_id, a.lead_user_id, &a.stage).cmp(&(
+            b.organisation_id,
+            b.lead_user_id,
+            &b.stage,
+        ))
+    });
+    ratings.sort_by(|a, b| {
+        (a.organisation_id, a.lead_user_id, &a.stage, &a.rating).cmp(&(
+            b.organisation_id,
+            b.lead_user_id,
+            &b.stage,
+            &b.rating,
+        ))
+    });
+    milestones.sort_by(|a, b| {
+        (a.organisation_id, a.lead_user_id, &a.stage).cmp(&(
+            b.organisation_id,
+            b.lead_user_id,
+            &b.stage,
+        ))
+    });
+    topics.sort_by(|a, b| (a.organisation_id, &a.stage).cmp(&(b.organisation_id, &b.stage)));
     Ok(YearGroups {
         projects,
         ratings,

@@ -1,6 +1,6 @@
-//! The annual review (述职评议) of a year on a real database: five subdistricts, projects of
-//! every outcome driven through the real use cases (closed with grades excellent, pass and
-//! fail; terminated; rejected; withdrawn; still under way), one of them promoted from the
+//! The annual review (述职评议) of a year on a real database: six subdistricts, projects of
+//! every outcome driven through the real use cases (closed with every grade: excellent, good,
+//! pass and fail; terminated; rejected; withdrawn; still under way), one of them promoted from the
 //! topic pool, items entered by reviewers and derived from residents' appraisals. Every
 //! total, rank, tie, star, consequence and figure is compared with the figures worked out by
 //! hand below; then the year is frozen, a change is refused, it is unfrozen with a reason, and
@@ -33,6 +33,8 @@ const USERS: &[(&str, &str, usize)] = &[
     ("secretary4", "secretary", 4),
     ("member4", "member", 4),
     ("secretary5", "secretary", 5),
+    ("secretary6", "secretary", 6),
+    ("member6", "member", 6),
 ];
 
 const KEY: &str = "secretary_project";
@@ -156,7 +158,7 @@ fn err_codes(e: &AppError) -> Vec<&'static str> {
 async fn the_year_reviewed_ranked_frozen_and_explained() {
     let t = env().await;
     let app = &t.app;
-    let w = world(app, 5, USERS).await;
+    let w = world(app, 6, USERS).await;
     let admin = w.user("admin");
     let now: DateTime<Utc> = day(12, 1);
 
@@ -254,6 +256,22 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
         (ph.final_score, ph.grade.as_deref()),
         (Some(35.0), Some("fail"))
     );
+    // I (subdistrict 6): self 85 -> 17; reviewers 80/85/90 -> trimmed 85 -> 42.5; 10 satisfied
+    // -> 30: 89.5, good.
+    let i = self_checked(app, &w, 6, "壬", &[], 0.85, false).await;
+    let pi = review_appraise_close(
+        app,
+        &w,
+        i,
+        &[("reviewer1", 0.8), ("reviewer2", 0.85), ("reviewer3", 0.9)],
+        [10, 0, 0],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        (pi.final_score, pi.grade.as_deref()),
+        (Some(89.5), Some("good"))
+    );
     // Subdistrict 5's secretary has no project.
 
     // The year before: one finished project of subdistrict 1 (the change is measured from it).
@@ -282,7 +300,7 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
             .await
         }
     };
-    for (n, score) in [(1, 81.0), (2, 50.0), (3, 80.0), (4, 50.0)] {
+    for (n, score) in [(1, 81.0), (2, 50.0), (3, 80.0), (4, 50.0), (6, 60.0)] {
         enter("reviewer2", n, score, "述职材料齐全").await.unwrap();
     }
     // A correction replaces the score; both entries stay in the history.
@@ -340,7 +358,7 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
 
     // --- The review, by hand -----------------------------------------------------------------
     let r = app.annual_review(admin, KEY, 2026, now).await.unwrap();
-    assert_eq!(r.rows.len(), 5, "the five secretaries");
+    assert_eq!(r.rows.len(), 6, "the six secretaries");
     // secretary1: mean(93, terminated 0) = 46.5 x 60% = 27.9; 81 x 20% = 16.2;
     // satisfaction 100 x 20% = 20: 64.1, two stars.
     let s1 = &row(&r, "secretary1").line;
@@ -405,24 +423,33 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
                 Some(5),
                 s(&["commendation"])
             ),
+            // 89.5 x 60% = 53.7; 60 -> 12; 100 -> 20: 85.7, four stars.
+            (
+                "secretary6".to_string(),
+                Some(85.7),
+                Some(2),
+                Some(4),
+                s(&["commendation"])
+            ),
+            // Tied at the third rank: both are within the top three.
             (
                 "secretary1".to_string(),
                 Some(64.1),
-                Some(2),
+                Some(3),
                 Some(2),
                 s(&["commendation"])
             ),
             (
                 "secretary2".to_string(),
                 Some(64.1),
-                Some(2),
+                Some(3),
                 Some(2),
                 s(&["commendation"])
             ),
             (
                 "secretary4".to_string(),
                 Some(31.0),
-                Some(4),
+                Some(5),
                 Some(1),
                 s(&["talk"])
             ),
@@ -437,7 +464,7 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
 
     // --- The year in figures, by hand --------------------------------------------------------
     let tot = &r.figures.total;
-    // Applied: all eight; approved: A B C E F H; finished A C E H.
+    // Applied: all nine; approved: A B C E F H I; finished A C E H I.
     assert_eq!(
         (
             tot.applied,
@@ -448,18 +475,18 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
             tot.withdrawn,
             tot.running
         ),
-        (8, 6, 4, 1, 1, 1, 1)
+        (9, 7, 5, 1, 1, 1, 1)
     );
-    assert_eq!(tot.finish_rate, Some(66.67));
-    // (93 + 68.5 + 93 + 35) / 4 = 72.375.
-    assert_eq!(tot.average_score, Some(72.38));
-    // 42 appraisals; satisfied or basically: 10 + 9 + 10 = 29.
+    assert_eq!(tot.finish_rate, Some(71.43));
+    // (93 + 68.5 + 93 + 35 + 89.5) / 5 = 75.8.
+    assert_eq!(tot.average_score, Some(75.8));
+    // 52 appraisals; satisfied or basically: 10 + 9 + 10 + 10 = 39.
     assert_eq!(
         (tot.appraisals, tot.satisfied, tot.satisfaction_rate),
-        (42, 29, Some(69.05))
+        (52, 39, Some(75.0))
     );
     assert_eq!(tot.ratings.get("not_satisfied"), Some(&13));
-    // Milestones of projects under way or finished: 15 due, 11 on time (C's second late,
+    // Milestones of projects under way or finished: 18 due, 14 on time (C's second late,
     // F's three overdue); the terminated project's are not counted.
     assert_eq!(
         (
@@ -467,9 +494,9 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
             tot.milestones_on_time,
             tot.milestones_overdue
         ),
-        (15, 11, 3)
+        (18, 14, 3)
     );
-    assert_eq!(tot.on_time_rate, Some(73.33));
+    assert_eq!(tot.on_time_rate, Some(77.78));
     assert_eq!(tot.problems_solved, 1);
     let o1 = org(&r, "第1街道");
     assert_eq!(
@@ -502,6 +529,11 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
         (o4.satisfaction_rate, o4.average_score),
         (Some(0.0), Some(35.0))
     );
+    let o6 = org(&r, "第6街道");
+    assert_eq!(
+        (o6.finished, o6.average_score, o6.satisfaction_rate),
+        (1, Some(89.5), Some(100.0))
+    );
     let o5 = org(&r, "第5街道");
     assert_eq!(
         (o5.applied, o5.finish_rate, o5.satisfaction_rate),
@@ -531,7 +563,7 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
         .previous
         .is_none());
     let by_stage = &r.figures.by_stage;
-    assert_eq!((by_stage["closed"], by_stage["implementation"]), (4, 1));
+    assert_eq!((by_stage["closed"], by_stage["implementation"]), (5, 1));
 
     // --- Explained down to each project and entry ---------------------------------------------
     let x = app
@@ -575,7 +607,7 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
         .annual_review(w.user("secretary1"), KEY, 2026, now)
         .await
         .unwrap();
-    assert_eq!(mine.rows.len(), 5);
+    assert_eq!(mine.rows.len(), 6);
     assert!(mine.entries.iter().all(|e| e.user_id == sec(1)) && !mine.entries.is_empty());
     assert_eq!(mine.figures.by_organisation.len(), 1);
     assert_eq!(mine.figures.total, r.figures.total);
@@ -647,7 +679,7 @@ async fn the_year_reviewed_ranked_frozen_and_explained() {
     assert_eq!(frozen_projects[0].project.final_score, Some(35.0));
     // The live figures do move.
     let live = app.year_figures(admin, KEY, 2026, now).await.unwrap();
-    assert_eq!(live.total.average_score, Some(88.38));
+    assert_eq!(live.total.average_score, Some(88.6));
 
     // --- Unfreeze needs a reason, and is kept in the history --------------------------------
     let bare = app

@@ -856,10 +856,8 @@ impl App {
                 what: "user",
                 id: user_id.to_string(),
             })?;
-        let (_, year_data) = self.figures_of(&w, key, year, district, now).await?;
-        let people = self
-            .reviewed_people(&w, district, year_data.leads.keys().copied())
-            .await?;
+        let leads = review_sql::year_leads(&self.db.read, key, year, district).await?;
+        let people = self.reviewed_people(&w, district, leads).await?;
         if !people.iter().any(|p| p.user_id == subject.id) {
             return Err(refused(Reason::NotReviewed));
         }

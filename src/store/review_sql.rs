@@ -268,6 +268,30 @@ pub async fn year_groups<C: ConnectionTrait>(
     })
 }
 
+/// The leads of the year's projects (whom the review covers besides the reviewed role).
+pub async fn year_leads<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    year: i32,
+    district: i64,
+) -> Result<Vec<i64>, DbErr> {
+    let b = db.get_database_backend();
+    db.query_all_raw(statement(
+        b,
+        "SELECT DISTINCT lead_user_id FROM projects \
+         WHERE definition_key = $1 AND year = $2 AND district_id = $3",
+        vec![
+            Value::from(key.to_string()),
+            Value::from(year),
+            Value::from(district),
+        ],
+    ))
+    .await?
+    .iter()
+    .map(|r| r.try_get_by_index(0))
+    .collect()
+}
+
 /// The milestones past their due day and not done, of projects in `stages` (those under
 /// way), the longest overdue first, at most `limit`.
 #[allow(clippy::too_many_arguments)]

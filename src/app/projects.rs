@@ -646,9 +646,9 @@ impl App {
         now: DateTime<Utc>,
     ) -> AppResult<ActionDone> {
         let now = audit::normalise_time(now);
-        // Loads the frozen years once, so that the writer's closure can ask them.
-        self.frozen_at("", 0).await?;
         if let Some(writer) = self.db.sqlite_writer() {
+            // Loads the frozen years once, so that the writer's closure can ask them.
+            self.frozen_at("", 0).await?;
             let registry = self.registry.clone();
             let frozen = self.frozen_years.clone();
             let (who2, input2) = (who.clone(), input.clone());

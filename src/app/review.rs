@@ -323,7 +323,15 @@ impl App {
     }
 
     /// When the review of `key`'s `year` was frozen, if it is.
+    ///
+    /// On the embedded SQLite file (one server process) the frozen years are kept in memory,
+    /// read once and changed by this process's freezes; where several processes may share the
+    /// database (PostgreSQL) the row is read every time, so that a freeze made by another
+    /// instance holds at once.
     pub async fn frozen_at(&self, key: &str, year: i32) -> AppResult<Option<DateTime<Utc>>> {
+        if self.db.data_version().is_none() {
+            return Ok(self.frozen_row(key, year).await?.map(|f| f.frozen_at));
+        }
         if let Some(known) = self.frozen_years.get(key, year) {
             return Ok(known);
         }

@@ -30,6 +30,15 @@ pub struct YearQuery {
     done: Option<String>,
 }
 
+/// The query of a page whose year is in its path.
+fn of_year(year: i32, definition: Option<String>) -> YearQuery {
+    YearQuery {
+        year: Some(year.to_string()),
+        definition,
+        done: None,
+    }
+}
+
 /// The definition and year a page is about: as asked, or the first definition with an
 /// annual review and this year in its time zone.
 fn which(page: &Page, q: &YearQuery) -> Result<(Arc<Workflow>, i32), PageError> {
@@ -218,7 +227,6 @@ async fn review_page(
                 "rows": rows_json(page, &w, &r),
                 "frozen": freeze_json(&r, &w),
                 "manage": powers.manage,
-                "district": who.organisation_id == app.district_of(who.organisation_id).await.map(|d| d.id).unwrap_or(0),
                 "stars": stars,
                 "computed_at": at(&w, r.computed_at),
                 "notice": page.notice(q.done.as_deref()),
@@ -267,10 +275,7 @@ enum Change {
 
 async fn freeze_or_unfreeze(page: &Page, year: i32, change: Change) -> PageResult {
     let who = page.require_user()?;
-    let q = YearQuery {
-        year: Some(year.to_string()),
-        ..Default::default()
-    };
+    let q = of_year(year, None);
     let (w, year) = which(page, &q)?;
     let key = w.id().to_string();
     let app = &page.state.app;
@@ -346,10 +351,7 @@ async fn person_page(
     status: StatusCode,
 ) -> PageResult {
     let who = page.require_user()?;
-    let q = YearQuery {
-        year: Some(year.to_string()),
-        ..Default::default()
-    };
+    let q = of_year(year, None);
     let (w, year) = which(page, &q)?;
     let key = w.id().to_string();
     let app = &page.state.app;
@@ -518,10 +520,7 @@ pub async fn enter_item(
 
 async fn enter_post(page: &Page, year: i32, user_id: i64, form: ItemForm) -> PageResult {
     let who = page.require_user()?;
-    let q = YearQuery {
-        year: Some(year.to_string()),
-        ..Default::default()
-    };
+    let q = of_year(year, None);
     let (w, year) = which(page, &q)?;
     let key = w.id().to_string();
     let refuse = |lines: Vec<String>| EntryError {
@@ -598,11 +597,7 @@ pub async fn print(
 
 async fn print_page(page: &Page, year: i32, q: DefinitionQuery) -> PageResult {
     let who = page.require_user()?;
-    let yq = YearQuery {
-        year: Some(year.to_string()),
-        definition: q.definition,
-        done: None,
-    };
+    let yq = of_year(year, q.definition);
     let (w, year) = which(page, &yq)?;
     let key = w.id().to_string();
     let r = page
@@ -835,11 +830,7 @@ pub async fn export(page: Page, Path(year): Path<i32>, Query(q): Query<ExportQue
 
 async fn export_file(page: &Page, year: i32, q: ExportQuery) -> PageResult {
     let who = page.require_user()?;
-    let yq = YearQuery {
-        year: Some(year.to_string()),
-        definition: q.definition,
-        done: None,
-    };
+    let yq = of_year(year, q.definition);
     let (w, year) = which(page, &yq)?;
     let format = crate::export::Format::parse(q.format.as_deref().unwrap_or("xlsx"))
         .map_err(|e| AppError::Invalid(e.to_string()))?;

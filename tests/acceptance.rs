@@ -19,6 +19,7 @@ use common::{day, env, world, World};
 use sea_orm::{ConnectionTrait, Statement};
 use secretary_projects::app::audit;
 use secretary_projects::app::projects::{ActionInput, NewProject};
+use secretary_projects::app::topics::TopicInput;
 use secretary_projects::app::{App, AppError, Principal};
 use secretary_projects::scoring::appraisal::TokenRefusal;
 use serde_json::{json, Map, Value};
@@ -77,15 +78,32 @@ fn application(owner: &str) -> Map<String, Value> {
     }))
 }
 
-/// A project of subdistrict `sub` taken to the self-check; `late` milestones (by position)
-/// are done after their due date.
-async fn to_self_check(app: &App, w: &World, sub: usize, title: &str, late: &[usize]) -> i64 {
-    let (sec, member) = match sub {
-        1 => (w.user("secretary1"), w.user("member1")),
-        _ => (w.user("secretary2"), w.user("member2")),
-    };
-    let p = app
-        .create_project(
+/// A project of subdistrict `sub` created (or promoted from a new topic) and submitted.
+async fn submitted(app: &App, w: &World, sub: usize, title: &str, from_topic: bool) -> i64 {
+    let sec = w.user(&format!("secretary{sub}"));
+    let member = w.user(&format!("member{sub}"));
+    let id = if from_topic {
+        let t = app
+            .create_topic(
+                sec,
+                "secretary_project",
+                TopicInput {
+                    title: Some(title.into()),
+                    source: Some("resident_request".into()),
+                    area: Some("社区治理".into()),
+                    description: Some("居民反映停车难。".into()),
+                },
+                day(1, 20),
+            )
+            .await
+            .unwrap();
+        let (_, p) = app.promote_topic(sec, t.id, 2026, day(2, 1)).await.unwrap();
+        app.edit_form(sec, p.id, p.version, application(&member.login), day(2, 5))
+            .await
+            .unwrap();
+        p.id
+    } else {
+        app.create_project(
             sec,
             NewProject {
                 definition: "secretary_project".into(),
@@ -97,15 +115,42 @@ async fn to_self_check(app: &App, w: &World, sub: usize, title: &str, late: &[us
             day(2, 10),
         )
         .await
-        .unwrap();
-    app.take_action(sec, p.id, act("submit", None), day(2, 20))
+        .unwrap()
+        .id
+    };
+    app.take_action(sec, id, act("submit", None), day(2, 20))
         .await
         .unwrap();
-    app.take_action(w.user("reviewer1"), p.id, act("approve", None), day(3, 1))
+    id
+}
+
+async fn approved(app: &App, w: &World, sub: usize, title: &str, from_topic: bool) -> i64 {
+    let id = submitted(app, w, sub, title, from_topic).await;
+    app.take_action(w.user("reviewer1"), id, act("approve", None), day(3, 1))
         .await
         .unwrap();
-    let ms = app.milestones(p.id).await.unwrap();
-    for (k, m) in ms.iter().enumerate() {
+    id
+}
+
+/// A project of subdistrict `sub` taken to the self-check; `late` milestones (by position)
+/// are done after their due date.
+async fn to_self_check(app: &App, w: &World, sub: usize, title: &str, late: &[usize]) -> i64 {
+    to_self_check_from(app, w, sub, title, late, false).await
+}
+
+/// [`to_self_check`], the project promoted from a new topic of the pool when `from_topic`.
+async fn to_self_check_from(
+    app: &App,
+    w: &World,
+    sub: usize,
+    title: &str,
+    late: &[usize],
+    from_topic: bool,
+) -> i64 {
+    let id = approved(app, w, sub, title, from_topic).await;
+    let sec = w.user(&format!("secretary{sub}"));
+    let member = w.user(&format!("member{sub}"));
+    for (k, m) in app.milestones(id).await.unwrap().iter().enumerate() {
         let when = if late.contains(&k) {
             m.due_date + chrono::Duration::days(5)
         } else {
@@ -116,10 +161,10 @@ async fn to_self_check(app: &App, w: &World, sub: usize, title: &str, late: &[us
             .await
             .unwrap();
     }
-    app.take_action(sec, p.id, act("start_self_check", None), day(11, 1))
+    app.take_action(sec, id, act("start_self_check", None), day(11, 1))
         .await
         .unwrap();
-    p.id
+    id
 }
 
 /// Points per criterion: the same share of every criterion's maximum.

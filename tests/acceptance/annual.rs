@@ -9,13 +9,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, Set};
 use secretary_projects::app::review::YearReview;
-use secretary_projects::app::topics::TopicInput;
 use secretary_projects::app::{App, AppError};
 use secretary_projects::scoring::annual::Tally;
 use secretary_projects::store::entity::project;
 
 use super::common::{day, env, world, World};
-use super::{act, application, codes, file_self_check, obj, review_appraise_close, NewProject};
+use super::{
+    act, approved, codes, file_self_check, obj, review_appraise_close, submitted,
+    to_self_check_from,
+};
 use serde_json::json;
 
 const USERS: &[(&str, &str, usize)] = &[
@@ -42,60 +44,6 @@ const KEY: &str = "secretary_project";
 /// Login, total, rank, stars and consequences of one line.
 type Standing = (String, Option<f64>, Option<u32>, Option<u8>, Vec<String>);
 
-/// A project of subdistrict `sub` created (or promoted from a new topic) and submitted.
-async fn submitted(app: &App, w: &World, sub: usize, title: &str, from_topic: bool) -> i64 {
-    let sec = w.user(&format!("secretary{sub}"));
-    let member = w.user(&format!("member{sub}"));
-    let id = if from_topic {
-        let t = app
-            .create_topic(
-                sec,
-                KEY,
-                TopicInput {
-                    title: Some(title.into()),
-                    source: Some("resident_request".into()),
-                    area: Some("社区治理".into()),
-                    description: Some("居民反映停车难。".into()),
-                },
-                day(1, 20),
-            )
-            .await
-            .unwrap();
-        let (_, p) = app.promote_topic(sec, t.id, 2026, day(2, 1)).await.unwrap();
-        app.edit_form(sec, p.id, p.version, application(&member.login), day(2, 5))
-            .await
-            .unwrap();
-        p.id
-    } else {
-        app.create_project(
-            sec,
-            NewProject {
-                definition: KEY.into(),
-                title: title.into(),
-                year: 2026,
-                organisation_id: None,
-                form: application(&member.login),
-            },
-            day(2, 10),
-        )
-        .await
-        .unwrap()
-        .id
-    };
-    app.take_action(sec, id, act("submit", None), day(2, 20))
-        .await
-        .unwrap();
-    id
-}
-
-async fn approved(app: &App, w: &World, sub: usize, title: &str, from_topic: bool) -> i64 {
-    let id = submitted(app, w, sub, title, from_topic).await;
-    app.take_action(w.user("reviewer1"), id, act("approve", None), day(3, 1))
-        .await
-        .unwrap();
-    id
-}
-
 /// Approved, every milestone done (the `late` ones five days after their due day, the rest
 /// five days before), and taken to the self-check with a self score of `share`.
 async fn self_checked(
@@ -107,24 +55,8 @@ async fn self_checked(
     share: f64,
     from_topic: bool,
 ) -> i64 {
-    let id = approved(app, w, sub, title, from_topic).await;
-    let member = w.user(&format!("member{sub}"));
-    let sec = w.user(&format!("secretary{sub}"));
-    for (k, m) in app.milestones(id).await.unwrap().iter().enumerate() {
-        let when = if late.contains(&k) {
-            m.due_date + chrono::Duration::days(5)
-        } else {
-            m.due_date - chrono::Duration::days(5)
-        };
-        let at = day(chrono::Datelike::month(&when), chrono::Datelike::day(&when));
-        app.report_progress(member, m.id, 100, "完成", at)
-            .await
-            .unwrap();
-    }
-    app.take_action(sec, id, act("start_self_check", None), day(11, 1))
-        .await
-        .unwrap();
-    file_self_check(app, sec, id, share).await;
+    let id = to_self_check_from(app, w, sub, title, late, from_topic).await;
+    file_self_check(app, w.user(&format!("secretary{sub}")), id, share).await;
     id
 }
 

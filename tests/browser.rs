@@ -1031,7 +1031,8 @@ async fn a_secretary_files_an_application_on_the_pages() {
     browser.click(&browser.find("#action-submit"));
     browser.wait_for(
         "under review",
-        "return document.querySelector('#current-stage').textContent !== '立项申请';",
+        // While the next page loads there may be no stage element yet: wait, do not fail.
+        "const s = document.querySelector('#current-stage'); return !!s && s.textContent !== '立项申请';",
     );
     assert_eq!(browser.text(&browser.find("#current-stage")), "审核中");
     browser.keep_screenshot("application-submitted-zh-desktop");
